@@ -1,0 +1,44 @@
+"""Import TensorFlow without its start-up chatter on stderr.
+
+TensorFlow's C++ side prints oneDNN, CUDA-probe and cpu-feature lines to file
+descriptor 2 while it imports and sets up its devices, before its own log
+level (``TF_CPP_MIN_LOG_LEVEL``) applies. They say nothing a tutorial reader
+can act on, so aelib silences that descriptor just for those two steps.
+Python errors still propagate; set ``AELIB_TF_LOGS=1`` to see everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull():
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # e.g. a notebook's stream
+        fd = 2
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(devnull)
+        os.close(saved)
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow and Keras and initialise the devices, quietly."""
+    if "tensorflow" in sys.modules or os.environ.get("AELIB_TF_LOGS"):
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _stderr_to_devnull():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+        import keras  # noqa: F401

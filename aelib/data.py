@@ -1,0 +1,336 @@
+"""MNIST loading, image scaling and the input checks every module shares.
+
+Images everywhere in aelib are ``(N, H, W, C) float32`` arrays in ``[0, 1]``;
+:func:`prepare_images` turns raw ``uint8`` pictures into that form and the
+``check_*`` helpers reject anything else with a message that names the
+argument, what was expected and what came.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+import zipfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "Dataset",
+    "load_mnist",
+    "prepare_images",
+    "tile_images",
+    "check_images",
+    "check_labels",
+    "check_positive_int",
+    "SOURCES",
+    "ENV_VAR",
+]
+
+ENV_VAR = "AELIB_MNIST"
+SOURCES = ("file", "env", "keras", "sample")
+_KEYS = ("x_train", "y_train", "x_test", "y_test")
+_SAMPLE = "mnist_sample.npz"
+
+
+# --------------------------------------------------------------------------
+# input checks
+# --------------------------------------------------------------------------
+def _describe(x) -> str:
+    """A short description of what came in, for error messages."""
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape} and dtype {x.dtype}"
+    return f"{type(x).__name__} {x!r}"[:120]
+
+
+def check_positive_int(value, name: str) -> int:
+    """Return ``value`` as an int if it is an integer >= 1, else raise.
+
+    >>> check_positive_int(3, "epochs")
+    3
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= 1, got {_describe(value)}")
+    if value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value}")
+    return int(value)
+
+
+def check_images(
+    x,
+    name: str = "x",
+    *,
+    shape: tuple[int, ...] | None = None,
+    unit_range: bool = True,
+) -> np.ndarray:
+    """Check an image batch and return it as a float32 array.
+
+    Args:
+        x: array-like of shape ``(N, H, W, C)``.
+        name: the argument's name, used in error messages.
+        shape: if given, the required ``(H, W, C)`` of one image.
+        unit_range: require a float array with values in ``[0, 1]`` (a
+            ``uint8`` array, or floats up to 255, is refused: scale it with
+            :func:`prepare_images` first).
+
+    Returns:
+        ``(N, H, W, C) float32`` (no copy when it already is one).
+    """
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except Exception as err:  # pragma: no cover - exotic inputs
+            raise TypeError(f"{name} must be an array of images, got {_describe(x)}") from err
+    if x.dtype.kind not in "uif":
+        raise TypeError(f"{name} must hold numbers, got {_describe(x)}")
+    if x.ndim != 4:
+        raise ValueError(
+            f"{name} must have rank 4 (N, height, width, channels), got {_describe(x)}"
+        )
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} is empty: expected at least one image, got {_describe(x)}")
+    if shape is not None and tuple(x.shape[1:]) != tuple(shape):
+        raise ValueError(
+            f"{name} must hold images of shape {tuple(shape)} (the model's input), "
+            f"got {_describe(x)}"
+        )
+    if unit_range:
+        if x.dtype.kind != "f":
+            raise TypeError(
+                f"{name} must be floats in [0, 1], got {_describe(x)}; "
+                "scale it with aelib.prepare_images(x)"
+            )
+        _check_finite(x, name)
+        lo, hi = float(x.min()), float(x.max())
+        if lo < 0.0 or hi > 1.0:
+            hint = " (it looks like 0..255 pixels: use aelib.prepare_images)" if hi > 1.0 else ""
+            raise ValueError(
+                f"{name} must be floats in [0, 1], got values in [{lo:g}, {hi:g}]{hint}"
+            )
+        return x.astype(np.float32, copy=False)
+    return x
+
+
+def _check_finite(x: np.ndarray, name: str) -> None:
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
+        raise ValueError(f"{name} must be finite, got {bad} NaN or inf values in {_describe(x)}")
+
+
+def check_labels(y, n: int, name: str = "y", images_name: str = "x") -> np.ndarray:
+    """Check integer labels of length ``n`` (one per image) and return them as int64."""
+    y = np.asarray(y)
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be a 1-D array of integer labels, got {_describe(y)}")
+    if len(y) != n:
+        raise ValueError(
+            f"{name} must have one label per image: {images_name} has {n} images, "
+            f"{name} has {len(y)} labels"
+        )
+    return y.astype(np.int64, copy=False)
+
+
+# --------------------------------------------------------------------------
+# scaling
+# --------------------------------------------------------------------------
+def prepare_images(x, name: str = "x") -> np.ndarray:
+    """Scale any image batch to ``(N, H, W, C) float32`` in ``[0, 1]``.
+
+    Args:
+        x: ``(N, H, W)`` (grey) or ``(N, H, W, C)`` array. ``uint8`` pixels
+            (0..255) are divided by 255; floats must already lie in ``[0, 1]``.
+        name: the argument's name, used in error messages.
+
+    Returns:
+        ``(N, H, W, C) float32`` in ``[0, 1]``; grey images get ``C = 1``, so
+        colour images (``C = 3``) flow through aelib the same way.
+
+    Example:
+        >>> import numpy as np
+        >>> prepare_images(np.full((2, 28, 28), 255, np.uint8)).shape
+        (2, 28, 28, 1)
+    """
+    x = np.asarray(x)
+    if x.ndim not in (3, 4):
+        raise ValueError(
+            f"{name} must have rank 3 (N, height, width) or 4 (N, height, width, channels), "
+            f"got {_describe(x)}"
+        )
+    if x.ndim == 3:
+        x = x[..., np.newaxis]
+    if x.dtype == np.uint8:
+        check_images(x, name, unit_range=False)
+        return x.astype(np.float32) / np.float32(255.0)
+    if x.dtype.kind == "f":
+        return check_images(x, name)
+    raise TypeError(f"{name} must be uint8 pixels or floats in [0, 1], got {_describe(x)}")
+
+
+def tile_images(images: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:
+    """Lay ``n_rows * n_cols`` images out in one grid image, row by row.
+
+    Args:
+        images: ``(n_rows * n_cols, H, W, C)`` float in ``[0, 1]`` or uint8.
+
+    Returns:
+        ``(n_rows * H, n_cols * W, C)`` array of the same dtype.
+    """
+    images = np.asarray(images)
+    n, h, w, c = images.shape
+    if n != n_rows * n_cols:
+        raise ValueError(
+            f"images must hold n_rows * n_cols = {n_rows * n_cols} images, got {n}"
+        )
+    grid = images.reshape(n_rows, n_cols, h, w, c).transpose(0, 2, 1, 3, 4)
+    return grid.reshape(n_rows * h, n_cols * w, c)
+
+
+# --------------------------------------------------------------------------
+# loading
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Dataset:
+    """MNIST split into train and test.
+
+    Attributes:
+        x_train, x_test: ``(N, 28, 28, 1) float32`` in ``[0, 1]``.
+        y_train, y_test: ``(N,) int64`` digit labels.
+        source: where the data came from, e.g. ``"file:/data/mnist.npz"``,
+            ``"keras"`` or ``"sample"``; shown next to every number aelib prints.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+    @property
+    def is_sample(self) -> bool:
+        """True for the small embedded sample, not the full MNIST."""
+        return self.source == "sample"
+
+    def fingerprint(self) -> str:
+        """A short hash of the pixels and labels, to tell data sets apart in caches."""
+        h = hashlib.sha256()
+        for a in (self.x_train, self.y_train, self.x_test, self.y_test):
+            h.update(str(a.shape).encode())
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(train={len(self.x_train)}, test={len(self.x_test)}, "
+            f"image={tuple(self.x_train.shape[1:])}, source={self.source!r})"
+        )
+
+
+def sample_path() -> Path:
+    """Path of the embedded MNIST sample shipped inside the package."""
+    return Path(str(resources.files("aelib") / "_data" / _SAMPLE))
+
+
+def keras_cache_path() -> Path:
+    """Where ``keras.datasets.mnist.load_data()`` keeps its download."""
+    home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    return Path(home) / "datasets" / "mnist.npz"
+
+
+def _read_npz(path: Path, name: str) -> tuple[np.ndarray, ...]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{name}: no MNIST file at {str(path)!r}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in _KEYS if k not in f.files]
+            if missing:
+                raise ValueError(
+                    f"{name}: {str(path)!r} is not an MNIST npz: expected keys {list(_KEYS)}, "
+                    f"it has {sorted(f.files)}"
+                )
+            return tuple(f[k] for k in _KEYS)
+    except (OSError, zipfile.BadZipFile, EOFError) as err:
+        raise ValueError(
+            f"{name}: {str(path)!r} is not a readable .npz file ({err})"
+        ) from err
+    except ValueError as err:
+        if "MNIST npz" in str(err):
+            raise
+        raise ValueError(f"{name}: {str(path)!r} is not a readable .npz file ({err})") from err
+
+
+def _to_dataset(arrays: tuple[np.ndarray, ...], source: str) -> Dataset:
+    x_train, y_train, x_test, y_test = arrays
+    x_train = prepare_images(x_train, "x_train")
+    x_test = prepare_images(x_test, "x_test")
+    y_train = check_labels(y_train, len(x_train), "y_train", "x_train")
+    y_test = check_labels(y_test, len(x_test), "y_test", "x_test")
+    return Dataset(x_train, y_train, x_test, y_test, source)
+
+
+def _load_keras() -> tuple[np.ndarray, ...]:
+    cached = keras_cache_path()
+    if cached.is_file():  # read the cache directly: no import, no network
+        return _read_npz(cached, "keras cache")
+    from keras.datasets import mnist  # downloads for users with a network
+
+    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    return x_train, y_train, x_test, y_test
+
+
+def load_mnist(path: str | os.PathLike | None = None, *, source: str | None = None) -> Dataset:
+    """Load MNIST as ``(N, 28, 28, 1) float32`` images in ``[0, 1]`` with int labels.
+
+    Where the data comes from, unless ``source`` says otherwise, in this order:
+    an explicit ``path``; the file named by the ``AELIB_MNIST`` environment
+    variable; ``keras.datasets.mnist`` (its cache in ``~/.keras/datasets``, or
+    its download); and, when none of those can be had, the embedded sample
+    (with a warning, and ``Dataset.source == "sample"``).
+
+    Args:
+        path: an ``.npz`` in the layout ``keras.datasets.mnist`` caches
+            (``x_train``, ``y_train``, ``x_test``, ``y_test``).
+        source: one of ``"file"`` (needs ``path``), ``"env"``, ``"keras"`` or
+            ``"sample"`` (about 6,000 train / 1,000 test images, stratified by
+            digit, shipped inside aelib so tests and quick runs work offline).
+
+    Returns:
+        A :class:`Dataset`.
+
+    Example:
+        >>> data = load_mnist(source="sample")
+        >>> data.x_train.shape[1:], data.x_train.dtype.name
+        ((28, 28, 1), 'float32')
+    """
+    if source is not None and source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES} or None, got {source!r}")
+    if source == "file" and path is None:
+        raise ValueError("source='file' needs path=, got path=None")
+    if path is not None and source not in (None, "file"):
+        raise ValueError(f"path= is only used with source='file' or None, got source={source!r}")
+
+    if path is not None:
+        return _to_dataset(_read_npz(Path(path), "path"), f"file:{path}")
+    if source == "sample":
+        return _to_dataset(_read_npz(sample_path(), "sample"), "sample")
+
+    env = os.environ.get(ENV_VAR)
+    if source == "env" and not env:
+        raise ValueError(f"source='env' needs the {ENV_VAR} environment variable, which is not set")
+    if env and source in (None, "env"):
+        return _to_dataset(_read_npz(Path(env), ENV_VAR), f"file:{env}")
+
+    try:
+        return _to_dataset(_load_keras(), "keras")
+    except Exception as err:
+        if source == "keras":
+            raise
+        warnings.warn(
+            f"full MNIST not found (no path, no {ENV_VAR}, keras download failed: "
+            f"{type(err).__name__}); using the embedded sample",
+            stacklevel=2,
+        )
+    return _to_dataset(_read_npz(sample_path(), "sample"), "sample")

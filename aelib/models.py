@@ -1,0 +1,356 @@
+"""The article's two autoencoders, built with Keras 3 functional models.
+
+Both builders return an :class:`Autoencoder`: the ``encoder`` (images to
+codings), the ``decoder`` (codings to images) and the stacked ``model`` that
+is trained, plus helpers to encode, decode, reconstruct and generate.
+
+With the defaults the parameter counts are the article's:
+
+=========  =======  =======  =======
+model      encoder  decoder  stacked
+=========  =======  =======  =======
+dense      200,266  257,104  457,370
+conv        62,278  296,985  359,263
+=========  =======  =======  =======
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from .data import _describe, check_images, check_positive_int
+
+__all__ = [
+    "Autoencoder",
+    "dense_autoencoder",
+    "conv_autoencoder",
+    "load_autoencoder",
+    "CODINGS_SIGMA",
+]
+
+#: Standard deviation of the random codings the article decodes into digits:
+#: most values then fall inside tanh's range (-1, 1).
+CODINGS_SIGMA = 0.33
+_PREDICT_DIRECT = 1024  # up to this many images, call the model directly
+
+
+def _predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Run ``model`` on ``x`` in inference mode and return numpy."""
+    if len(x) <= _PREDICT_DIRECT:
+        return keras.ops.convert_to_numpy(model(x, training=False))
+    return model.predict(x, batch_size=batch_size, verbose=0)
+
+
+@dataclass
+class Autoencoder:
+    """An encoder, a decoder and the stacked model that trains them together.
+
+    Attributes:
+        encoder: ``keras.Model`` from ``(N, H, W, C)`` images to ``(N, n_codings)``
+            codings in ``(-1, 1)`` (tanh).
+        decoder: ``keras.Model`` from codings to ``(N, H, W, C)`` images in
+            ``(0, 1)`` (sigmoid).
+        model: the stacked autoencoder, ``decoder(encoder(x))``; the one to fit.
+        kind: ``"dense"`` or ``"conv"``.
+
+    Example:
+        >>> ae = dense_autoencoder(seed=0)
+        >>> ae.model.count_params()
+        457370
+    """
+
+    encoder: keras.Model
+    decoder: keras.Model
+    model: keras.Model
+    kind: str
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """``(H, W, C)`` of one image."""
+        return tuple(self.encoder.input_shape[1:])
+
+    @property
+    def n_codings(self) -> int:
+        """Size of the coding (latent) vector."""
+        return int(self.encoder.output_shape[-1])
+
+    def encode(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Codings of images: ``(N, H, W, C)`` in [0, 1] -> ``(N, n_codings) float32``."""
+        x = check_images(x, "x", shape=self.input_shape)
+        return _predict(self.encoder, x, batch_size)
+
+    def decode(self, codings: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Images from codings: ``(N, n_codings)`` -> ``(N, H, W, C) float32`` in (0, 1)."""
+        codings = np.asarray(codings, dtype=np.float32)
+        if codings.ndim != 2 or codings.shape[1] != self.n_codings or len(codings) == 0:
+            raise ValueError(
+                f"codings must have shape (N, {self.n_codings}) with N >= 1, "
+                f"got {_describe(codings)}"
+            )
+        if not np.isfinite(codings).all():
+            raise ValueError("codings must be finite, got NaN or inf values")
+        return _predict(self.decoder, codings, batch_size)
+
+    def reconstruct(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Reconstructions of images, same shape as ``x``."""
+        x = check_images(x, "x", shape=self.input_shape)
+        return _predict(self.model, x, batch_size)
+
+    def generate(
+        self, n: int, *, sigma: float = CODINGS_SIGMA, seed: int | None = None
+    ) -> np.ndarray:
+        """Decode ``n`` random codings drawn from N(0, sigma): ``(n, H, W, C)``."""
+        n = check_positive_int(n, "n")
+        if not (isinstance(sigma, (int, float)) and sigma > 0 and math.isfinite(sigma)):
+            raise ValueError(f"sigma must be a positive number, got {sigma!r}")
+        rng = np.random.default_rng(seed)
+        codings = rng.normal(0.0, sigma, size=(n, self.n_codings)).astype(np.float32)
+        return self.decode(codings)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the stacked model (encoder and decoder inside) to a ``.keras`` file."""
+        path = os.fspath(path)
+        if not path.endswith(".keras"):
+            raise ValueError(f"path must end in '.keras', got {path!r}")
+        self.model.save(path)
+
+    def summary(self, **kwargs) -> None:
+        """Print the encoder's, decoder's and stacked model's Keras summaries."""
+        for m in (self.encoder, self.decoder, self.model):
+            m.summary(**kwargs)
+
+
+def load_autoencoder(path: str | os.PathLike) -> Autoencoder:
+    """Load an :class:`Autoencoder` saved with :meth:`Autoencoder.save`."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"path: no saved autoencoder at {path!r}")
+    model = keras.saving.load_model(path)
+    kind = model.name.split("_", 1)[0]
+    return Autoencoder(model.get_layer("encoder"), model.get_layer("decoder"), model, kind)
+
+
+# --------------------------------------------------------------------------
+# builders
+# --------------------------------------------------------------------------
+def _check_input_shape(input_shape, name: str = "input_shape") -> tuple[int, int, int]:
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
+    if (
+        shape is None
+        or len(shape) != 3
+        or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in shape)
+    ):
+        raise ValueError(
+            f"{name} must be (height, width, channels) with positive ints, got {input_shape!r}"
+        )
+    return tuple(int(s) for s in shape)
+
+
+def _check_units(units, name: str) -> tuple[int, ...]:
+    if isinstance(units, (int, np.integer)):
+        units = (units,)
+    if not isinstance(units, Sequence):
+        raise TypeError(f"{name} must be a sequence of ints >= 1, got {_describe(units)}")
+    return tuple(check_positive_int(u, f"{name}[{i}]") for i, u in enumerate(units))
+
+
+class _Init:
+    """Hands out a fresh kernel initializer per layer, seeded ``seed, seed+1, ...``.
+
+    Keras 3 warns when one seeded initializer instance is reused, and reusing
+    it would give every same-shaped layer the same weights.
+    """
+
+    def __init__(self, spec, seed: int | None):
+        self.spec = spec
+        self.seed = seed
+        self.count = 0
+
+    def __call__(self):
+        init = keras.initializers.get(self.spec)
+        if self.seed is None:
+            return init
+        config = init.get_config()
+        if "seed" in config:
+            config["seed"] = self.seed + self.count
+            self.count += 1
+            init = init.__class__.from_config(config)
+        return init
+
+
+def dense_autoencoder(
+    n_codings: int = 16,
+    input_shape: Sequence[int] = (28, 28, 1),
+    *,
+    encoder_units: Sequence[int] = (250,),
+    decoder_units: Sequence[int] = (320,),
+    kernel_initializer="glorot_uniform",
+    seed: int | None = None,
+) -> Autoencoder:
+    """The article's dense autoencoder (Figure 1): 784-250-16-320-784.
+
+    Encoder: Flatten -> Dense 250 relu -> Dense ``n_codings`` tanh ("codings").
+    Decoder: Dense 320 relu -> Dense H*W*C sigmoid -> Reshape (H, W, C).
+
+    Args:
+        n_codings: size of the codings layer.
+        input_shape: ``(H, W, C)`` of one image; colour images just use C = 3.
+        encoder_units, decoder_units: widths of the hidden relu layers.
+        kernel_initializer: any Keras initializer name or object.
+        seed: seeds every initializer, so the same seed gives the same weights.
+
+    Returns:
+        An :class:`Autoencoder` with ``kind == "dense"``.
+
+    Example:
+        >>> ae = dense_autoencoder()
+        >>> [m.count_params() for m in (ae.encoder, ae.decoder, ae.model)]
+        [200266, 257104, 457370]
+    """
+    n_codings = check_positive_int(n_codings, "n_codings")
+    shape = _check_input_shape(input_shape)
+    encoder_units = _check_units(encoder_units, "encoder_units")
+    decoder_units = _check_units(decoder_units, "decoder_units")
+    init = _Init(kernel_initializer, seed)
+    layers = keras.layers
+
+    inputs = keras.Input(shape, name="images")
+    h = layers.Flatten(name="flatten")(inputs)
+    for i, units in enumerate(encoder_units):
+        h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
+    codings = layers.Dense(n_codings, "tanh", kernel_initializer=init(), name="codings")(h)
+    encoder = keras.Model(inputs, codings, name="encoder")
+
+    codings_in = keras.Input((n_codings,), name="codings_in")
+    h = codings_in
+    for i, units in enumerate(decoder_units):
+        h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
+    h = layers.Dense(
+        math.prod(shape),
+        "sigmoid",
+        kernel_initializer=init(),
+        name="pixels",
+    )(h)
+    outputs = layers.Reshape(shape, name="reconstruction")(h)
+    decoder = keras.Model(codings_in, outputs, name="decoder")
+    return _stack(encoder, decoder, "dense")
+
+
+def conv_autoencoder(
+    n_codings: int = 16,
+    input_shape: Sequence[int] = (28, 28, 1),
+    *,
+    encoder_filters: Sequence[int] = (4, 8),
+    encoder_kernels: Sequence[int] = (5, 5),
+    encoder_units: Sequence[int] = (150,),
+    decoder_units: Sequence[int] = (120, 320),
+    decoder_maps: int = 16,
+    decoder_filters: Sequence[int] = (8, 4),
+    decoder_kernels: Sequence[int] = (5, 6),
+    output_kernel: int = 7,
+    kernel_initializer="glorot_uniform",
+    seed: int | None = None,
+) -> Autoencoder:
+    """The article's convolutional autoencoder (Figure 7).
+
+    Encoder: [Conv2D 5x5 same relu -> MaxPool 2] x (4, 8 filters) -> Flatten
+    -> Dense 150 relu -> Dense ``n_codings`` tanh ("codings").
+    Decoder: Dense 120 relu -> Dense 320 relu -> Dense h0*w0*16 relu ->
+    Reshape (h0, w0, 16) -> [UpSampling 2 -> Conv2D relu] x (8@5x5, 4@6x6)
+    -> Conv2D C@7x7 sigmoid. The first feature map (h0, w0) is read off the
+    encoder's last pooling layer (H/4, W/4), so any input whose height and
+    width divide by 4 works (e.g. 32x32x3).
+
+    Args:
+        n_codings: size of the codings layer.
+        input_shape: ``(H, W, C)``; H and W must be divisible by 4.
+        encoder_filters, encoder_kernels: one conv + pool stage per entry (two).
+        encoder_units, decoder_units: widths of the dense relu layers.
+        decoder_maps: feature maps of the decoder's first (h0, w0) map.
+        decoder_filters, decoder_kernels: one upsampling + conv stage per entry.
+        output_kernel: kernel size of the final sigmoid conv.
+        kernel_initializer, seed: as in :func:`dense_autoencoder`.
+
+    Returns:
+        An :class:`Autoencoder` with ``kind == "conv"``.
+
+    Example:
+        >>> ae = conv_autoencoder()
+        >>> [m.count_params() for m in (ae.encoder, ae.decoder, ae.model)]
+        [62278, 296985, 359263]
+    """
+    n_codings = check_positive_int(n_codings, "n_codings")
+    shape = _check_input_shape(input_shape)
+    encoder_filters = _check_units(encoder_filters, "encoder_filters")
+    encoder_kernels = _check_units(encoder_kernels, "encoder_kernels")
+    decoder_filters = _check_units(decoder_filters, "decoder_filters")
+    decoder_kernels = _check_units(decoder_kernels, "decoder_kernels")
+    encoder_units = _check_units(encoder_units, "encoder_units")
+    decoder_units = _check_units(decoder_units, "decoder_units")
+    decoder_maps = check_positive_int(decoder_maps, "decoder_maps")
+    output_kernel = check_positive_int(output_kernel, "output_kernel")
+    if len(encoder_filters) != len(encoder_kernels):
+        raise ValueError(
+            f"encoder_filters and encoder_kernels must have the same length, got "
+            f"{len(encoder_filters)} and {len(encoder_kernels)}"
+        )
+    if len(decoder_filters) != len(decoder_kernels) or len(decoder_filters) != len(encoder_filters):
+        raise ValueError(
+            "decoder_filters and decoder_kernels must have one entry per encoder stage "
+            f"({len(encoder_filters)}), got {len(decoder_filters)} and {len(decoder_kernels)}"
+        )
+    factor = 2 ** len(encoder_filters)
+    if shape[0] % factor or shape[1] % factor:
+        raise ValueError(
+            f"input_shape must have height and width divisible by {factor} (one 2x pooling "
+            f"per encoder stage), got {shape}"
+        )
+    init = _Init(kernel_initializer, seed)
+    layers = keras.layers
+
+    inputs = keras.Input(shape, name="images")
+    h = inputs
+    for i, (filters, k) in enumerate(zip(encoder_filters, encoder_kernels)):
+        h = layers.Conv2D(filters, k, padding="same", activation="relu",
+                          kernel_initializer=init(), name=f"conv{i + 1}")(h)
+        h = layers.MaxPooling2D(2, name=f"pool{i + 1}")(h)
+    h0, w0 = h.shape[1], h.shape[2]  # the decoder's first feature map mirrors this
+    h = layers.Flatten(name="flatten")(h)
+    for i, units in enumerate(encoder_units):
+        h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
+    codings = layers.Dense(n_codings, "tanh", kernel_initializer=init(), name="codings")(h)
+    encoder = keras.Model(inputs, codings, name="encoder")
+
+    codings_in = keras.Input((n_codings,), name="codings_in")
+    h = codings_in
+    for i, units in enumerate(decoder_units):
+        h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
+    h = layers.Dense(h0 * w0 * decoder_maps, "relu", kernel_initializer=init(),
+                     name=f"hidden{len(decoder_units) + 1}")(h)
+    h = layers.Reshape((h0, w0, decoder_maps), name="feature_maps")(h)
+    for i, (filters, k) in enumerate(zip(decoder_filters, decoder_kernels)):
+        h = layers.UpSampling2D(2, name=f"upsample{i + 1}")(h)
+        h = layers.Conv2D(filters, k, padding="same", activation="relu",
+                          kernel_initializer=init(), name=f"deconv{i + 1}")(h)
+    outputs = layers.Conv2D(
+        shape[2],
+        output_kernel,
+        padding="same",
+        activation="sigmoid",
+        kernel_initializer=init(),
+        name="reconstruction",
+    )(h)
+    decoder = keras.Model(codings_in, outputs, name="decoder")
+    return _stack(encoder, decoder, "conv")
+
+
+def _stack(encoder: keras.Model, decoder: keras.Model, kind: str) -> Autoencoder:
+    inputs = keras.Input(encoder.input_shape[1:], name="images")
+    model = keras.Model(inputs, decoder(encoder(inputs)), name=f"{kind}_autoencoder")
+    return Autoencoder(encoder, decoder, model, kind)

@@ -1,0 +1,38 @@
+"""Shared fixtures: the embedded sample, small trained models, the full MNIST if present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import aelib  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def full_mnist_path() -> Path | None:
+    """The full MNIST: $AELIB_MNIST, else ../shared/data/mnist.npz beside the repo."""
+    env = os.environ.get("AELIB_MNIST")
+    for candidate in (env, ROOT.parent / "shared" / "data" / "mnist.npz"):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def sample() -> aelib.Dataset:
+    return aelib.load_mnist(source="sample")
+
+
+@pytest.fixture(scope="session")
+def full_mnist() -> aelib.Dataset:
+    path = full_mnist_path()
+    if path is None:
+        pytest.skip("full MNIST not found (set AELIB_MNIST or provide ../shared/data/mnist.npz)")
+    return aelib.load_mnist(path)

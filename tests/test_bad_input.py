@@ -1,0 +1,102 @@
+"""Bad input: a clear error naming the argument, what was expected and what came,
+raised before any work is done."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import aelib
+from aelib.data import sample_path
+
+GOOD = np.full((4, 28, 28, 1), 0.5, np.float32)
+
+
+def with_nan():
+    x = GOOD.copy()
+    x[0, 0, 0, 0] = np.nan
+    return x
+
+
+def with_inf():
+    x = GOOD.copy()
+    x[1, 3, 3, 0] = np.inf
+    return x
+
+
+def npz(tmp_path, **arrays):
+    path = tmp_path / "data.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+def mismatched_labels(tmp_path):
+    with np.load(sample_path(), allow_pickle=False) as f:
+        arrays = {k: f[k][:10] for k in f.files}
+    arrays["y_train"] = arrays["y_train"][:7]
+    return npz(tmp_path, **arrays)
+
+
+def corrupt_file(tmp_path):
+    path = tmp_path / "corrupt.npz"
+    path.write_bytes(b"PK\x03\x04 definitely not a zip archive")
+    return path
+
+
+def wrong_keys(tmp_path):
+    return npz(tmp_path, images=np.zeros((2, 28, 28), np.uint8))
+
+
+def train_fresh(x=GOOD, **kwargs):
+    args = dict(epochs=1, batch_size=2, verbose=0) | kwargs
+    return aelib.train(aelib.dense_autoencoder(seed=0), x, **args)
+
+
+# (case, call, exception, message pattern): the pattern names the argument and what came
+CASES = [
+    ("wrong rank to train", lambda tp: train_fresh(GOOD[..., 0]), ValueError, r"x must have rank 4.*shape \(4, 28, 28\)"),
+    ("wrong rank to prepare_images", lambda tp: aelib.prepare_images(np.zeros((28, 28))), ValueError, r"x must have rank 3 .* or 4 .*shape \(28, 28\)"),
+    ("uint8 to train", lambda tp: train_fresh((GOOD * 255).astype(np.uint8)), TypeError, r"x must be floats in \[0, 1\], got .*uint8"),
+    ("0..255 floats to train", lambda tp: train_fresh(GOOD * 255), ValueError, r"x must be floats in \[0, 1\], got values in \[127.5, 127.5\].*0\.\.255"),
+    ("NaN pixels", lambda tp: train_fresh(with_nan()), ValueError, r"x must be finite, got 1 NaN or inf"),
+    ("inf pixels", lambda tp: aelib.prepare_images(with_inf()), ValueError, r"x must be finite, got 1 NaN or inf"),
+    ("empty array", lambda tp: train_fresh(GOOD[:0]), ValueError, r"x is empty.*shape \(0, 28, 28, 1\)"),
+    ("empty to prepare_images", lambda tp: aelib.prepare_images(np.zeros((0, 28, 28), np.uint8)), ValueError, r"x is empty"),
+    ("labels of another length", lambda tp: aelib.load_mnist(mismatched_labels(tp)), ValueError, r"y_train must have one label per image: x_train has 10 images, y_train has 7"),
+    ("n_codings 0", lambda tp: aelib.dense_autoencoder(n_codings=0), ValueError, r"n_codings must be an integer >= 1, got 0"),
+    ("n_codings float", lambda tp: aelib.conv_autoencoder(n_codings=2.5), TypeError, r"n_codings must be an integer >= 1, got float 2.5"),
+    ("n_codings bool", lambda tp: aelib.dense_autoencoder(n_codings=True), TypeError, r"n_codings must be an integer >= 1, got bool"),
+    ("conv input not divisible by 4", lambda tp: aelib.conv_autoencoder(input_shape=(30, 28, 1)), ValueError, r"input_shape must have height and width divisible by 4.*\(30, 28, 1\)"),
+    ("input_shape of rank 2", lambda tp: aelib.dense_autoencoder(input_shape=(28, 28)), ValueError, r"input_shape must be \(height, width, channels\).*\(28, 28\)"),
+    ("missing data file", lambda tp: aelib.load_mnist(tp / "nope.npz"), FileNotFoundError, r"path: no MNIST file at .*nope\.npz"),
+    ("corrupt file", lambda tp: aelib.load_mnist(corrupt_file(tp)), ValueError, r"path: .*corrupt\.npz' is not a readable \.npz file"),
+    ("npz without the keys", lambda tp: aelib.load_mnist(wrong_keys(tp)), ValueError, r"not an MNIST npz: expected keys \['x_train', 'y_train', 'x_test', 'y_test'\], it has \['images'\]"),
+    ("unknown source", lambda tp: aelib.load_mnist(source="internet"), ValueError, r"source must be one of \('file', 'env', 'keras', 'sample'\) or None, got 'internet'"),
+    ("epochs 0", lambda tp: train_fresh(epochs=0), ValueError, r"epochs must be an integer >= 1, got 0"),
+    ("batch_size -1", lambda tp: train_fresh(batch_size=-1), ValueError, r"batch_size must be an integer >= 1, got -1"),
+    ("epochs float", lambda tp: train_fresh(epochs=1.5), TypeError, r"epochs must be an integer >= 1, got float 1.5"),
+    ("snapshots of another shape", lambda tp: train_fresh(snapshots=aelib.ReconstructionRecorder(np.zeros((8, 32, 32, 1), np.float32))), ValueError, r"snapshots images must have the model's input shape \(28, 28, 1\), got .*\(8, 32, 32, 1\)"),
+    ("validation_data of another shape", lambda tp: train_fresh(validation_data=np.zeros((3, 28, 28, 3), np.float32)), ValueError, r"validation_data must hold images of shape \(28, 28, 1\)"),
+    ("unknown recipe", lambda tp: train_fresh(recipe="keras2"), ValueError, r"recipe must be one of \('aelib', 'article'\), got 'keras2'"),
+    ("codings of the wrong width", lambda tp: aelib.dense_autoencoder().decode(np.zeros((2, 5))), ValueError, r"codings must have shape \(N, 16\).*\(2, 5\)"),
+    ("frames of mixed shapes", lambda tp: aelib.save_gif([np.zeros((4, 4), np.uint8), np.zeros((5, 4), np.uint8)], tp / "a.gif"), ValueError, r"frames must all have one shape"),
+    ("float frames", lambda tp: aelib.save_gif(np.zeros((2, 4, 4)), tp / "a.gif"), TypeError, r"frames must be uint8 images"),
+    ("gif path without .gif", lambda tp: aelib.save_gif(np.zeros((2, 4, 4), np.uint8), tp / "a.png"), ValueError, r"path must end in '\.gif'"),
+]
+
+
+@pytest.mark.parametrize("call, exc, pattern", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_with_a_clear_message(call, exc, pattern, tmp_path):
+    with pytest.raises(exc, match=pattern):
+        call(tmp_path)
+    assert not any(p.suffix == ".gif" for p in tmp_path.iterdir())  # nothing written
+
+
+def test_refused_training_does_no_work():
+    ae = aelib.dense_autoencoder(seed=0)
+    weights = ae.model.get_weights()
+    with pytest.raises(ValueError, match="batch_size"):
+        aelib.train(ae, GOOD, epochs=1, batch_size=0, verbose=0)
+    assert getattr(ae.model, "optimizer", None) is None  # not even compiled
+    for before, after in zip(weights, ae.model.get_weights()):
+        np.testing.assert_array_equal(before, after)

@@ -1,0 +1,117 @@
+"""Loading MNIST and scaling images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import aelib
+from aelib.data import keras_cache_path, sample_path
+
+
+class TestSample:
+    def test_shapes_dtypes_and_range(self, sample):
+        assert sample.x_train.shape == (6000, 28, 28, 1)
+        assert sample.x_test.shape == (1000, 28, 28, 1)
+        assert sample.x_train.dtype == np.float32
+        assert 0.0 <= sample.x_train.min() and sample.x_train.max() == pytest.approx(1.0)
+        assert sample.source == "sample" and sample.is_sample
+
+    def test_stratified(self, sample):
+        assert np.bincount(sample.y_train).tolist() == [600] * 10
+        assert np.bincount(sample.y_test).tolist() == [100] * 10
+
+    def test_is_mnist_like(self, sample):
+        # MNIST's mean pixel is 0.1307; a stratified sample lands close to it
+        assert sample.x_train.mean() == pytest.approx(0.1307, abs=0.01)
+
+    def test_fingerprint_tells_data_apart(self, sample):
+        other = aelib.Dataset(sample.x_train[:10], sample.y_train[:10],
+                              sample.x_test, sample.y_test, "sample")
+        assert sample.fingerprint() == aelib.load_mnist(source="sample").fingerprint()
+        assert sample.fingerprint() != other.fingerprint()
+
+
+class TestSources:
+    def test_explicit_path(self, tmp_path):
+        path = tmp_path / "mnist.npz"
+        with np.load(sample_path(), allow_pickle=False) as f:
+            np.savez(path, **{k: f[k][:50] for k in f.files})
+        data = aelib.load_mnist(path)
+        assert data.x_train.shape == (50, 28, 28, 1) and data.source == f"file:{path}"
+
+    def test_env_var(self, tmp_path, monkeypatch):
+        path = tmp_path / "env.npz"
+        with np.load(sample_path(), allow_pickle=False) as f:
+            np.savez(path, **{k: f[k][:20] for k in f.files})
+        monkeypatch.setenv("AELIB_MNIST", str(path))
+        assert len(aelib.load_mnist().x_train) == 20
+        assert len(aelib.load_mnist(source="env").x_train) == 20
+
+    def test_keras_cache(self, tmp_path, monkeypatch):
+        monkeypatch.delenv("AELIB_MNIST", raising=False)
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+        cache = keras_cache_path()
+        cache.parent.mkdir(parents=True)
+        with np.load(sample_path(), allow_pickle=False) as f:
+            np.savez(cache, **{k: f[k][:30] for k in f.files})
+        data = aelib.load_mnist()
+        assert data.source == "keras" and len(data.x_train) == 30
+
+    def test_falls_back_to_sample_and_says_so(self, tmp_path, monkeypatch):
+        monkeypatch.delenv("AELIB_MNIST", raising=False)
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+
+        def no_network():
+            raise OSError("no network")
+
+        monkeypatch.setattr("aelib.data._load_keras", no_network)
+        with pytest.warns(UserWarning, match="embedded sample"):
+            data = aelib.load_mnist()
+        assert data.is_sample
+
+    def test_source_keras_does_not_fall_back(self, monkeypatch):
+        monkeypatch.delenv("AELIB_MNIST", raising=False)
+
+        def no_network():
+            raise OSError("no network")
+
+        monkeypatch.setattr("aelib.data._load_keras", no_network)
+        with pytest.raises(OSError, match="no network"):
+            aelib.load_mnist(source="keras")
+
+
+class TestFullMnist:
+    def test_reads_the_full_set(self, full_mnist):
+        assert full_mnist.x_train.shape == (60000, 28, 28, 1)
+        assert full_mnist.x_test.shape == (10000, 28, 28, 1)
+        assert full_mnist.x_train.mean() == pytest.approx(0.1307, abs=5e-4)
+        assert sorted(np.unique(full_mnist.y_train)) == list(range(10))
+
+
+class TestPrepareImages:
+    def test_uint8_grey_gets_channel_axis(self):
+        x = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
+        out = aelib.prepare_images(x)
+        assert out.shape == (1, 2, 2, 1) and out.dtype == np.float32
+        np.testing.assert_allclose(out[0, :, :, 0], [[0, 1], [0.2, 0.4]])
+
+    def test_colour_images_keep_their_channels(self):
+        x = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+        out = aelib.prepare_images(x)
+        assert out.shape == (3, 32, 32, 3)
+        np.testing.assert_allclose(out * 255, x, atol=1e-4)
+
+    def test_unit_floats_pass_through(self):
+        x = np.linspace(0, 1, 2 * 4 * 4, dtype=np.float64).reshape(2, 4, 4)
+        out = aelib.prepare_images(x)
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out[..., 0], x, rtol=1e-6)
+
+
+class TestTileImages:
+    def test_row_major_layout(self):
+        imgs = np.arange(6, dtype=np.float32).reshape(6, 1, 1, 1) * np.ones((6, 2, 3, 1), np.float32)
+        grid = aelib.tile_images(imgs, 2, 3)
+        assert grid.shape == (4, 9, 1)
+        assert grid[0, 0, 0] == 0 and grid[0, 3, 0] == 1 and grid[2, 0, 0] == 3 and grid[3, 8, 0] == 5

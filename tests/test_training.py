@@ -1,0 +1,117 @@
+"""Training, the reconstruction recorder, GIFs and repeatability."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import aelib
+
+
+def saturated_share(ae, x) -> float:
+    """Share of tanh codings pinned at +-1: 1.0 means the codings carry nothing."""
+    return float(np.mean(np.abs(ae.encode(x)) > 0.99))
+
+
+class TestTraining:
+    @pytest.mark.parametrize(
+        "build, batch_size", [(aelib.dense_autoencoder, 200), (aelib.conv_autoencoder, 150)]
+    )
+    def test_a_short_run_lowers_the_loss(self, build, batch_size, sample):
+        ae = build(seed=0)
+        before = aelib.evaluate(ae, sample.x_test)
+        history = aelib.train(ae, sample.x_train[:3000], epochs=2, batch_size=batch_size,
+                              validation_data=sample.x_test, seed=0, verbose=0)
+        after = aelib.evaluate(ae, sample.x_test)
+        assert after < 0.8 * before
+        assert history.history["loss"][1] < history.history["loss"][0]
+        # the reported val_loss is the same number evaluate() computes
+        assert history.history["val_loss"][-1] == pytest.approx(after, rel=1e-4)
+
+    def test_same_seed_same_losses(self, sample):
+        runs = []
+        for _ in range(2):
+            ae = aelib.dense_autoencoder(seed=0)
+            runs.append(aelib.train(ae, sample.x_train[:2000], epochs=2, batch_size=200,
+                                    seed=0, verbose=0).history["loss"])
+        assert runs[0] == runs[1]
+        ae = aelib.dense_autoencoder(seed=1)
+        other = aelib.train(ae, sample.x_train[:2000], epochs=2, batch_size=200, seed=1, verbose=0)
+        assert other.history["loss"] != runs[0]
+
+    def test_evaluate_is_the_pixel_mse(self, sample):
+        ae = aelib.dense_autoencoder(seed=0)
+        x = sample.x_test[:100]
+        expected = np.mean((ae.reconstruct(x).astype(np.float64) - x) ** 2)
+        assert aelib.evaluate(ae, x, batch_size=30) == pytest.approx(expected, rel=1e-6)
+
+
+class TestPlateau:
+    """The article's recipe collapses to the mean image; aelib's default does not."""
+
+    def test_default_recipe_leaves_the_plateau_within_two_epochs(self, sample):
+        ae = aelib.dense_autoencoder(seed=0)
+        history = aelib.train(ae, sample.x_train, epochs=2, batch_size=200, seed=0, verbose=0)
+        assert history.history["loss"][-1] < 0.06  # predicting the mean image scores ~0.067
+        assert saturated_share(ae, sample.x_test) < 0.9
+
+    def test_article_recipe_is_reachable_and_shows_the_plateau(self, sample):
+        ae = aelib.dense_autoencoder(seed=0)
+        history = aelib.train(ae, sample.x_train, epochs=2, batch_size=200, seed=0,
+                              recipe="article", verbose=0)
+        assert history.history["loss"][-1] > 0.06
+        assert saturated_share(ae, sample.x_test) > 0.99
+
+
+class TestRecorder:
+    def test_frames_per_epoch_and_layout(self, sample):
+        images = sample.x_train[:8]
+        recorder = aelib.ReconstructionRecorder(images, per_epoch=4)
+        ae = aelib.dense_autoencoder(seed=0)
+        aelib.train(ae, sample.x_train[:1000], epochs=2, batch_size=100, snapshots=recorder,
+                    seed=0, verbose=0)
+        # before training, then 4 per epoch, the last after the final step
+        assert len(recorder.frames) == 1 + 2 * 4
+        assert recorder.steps == [0, 3, 5, 8, 10, 13, 15, 18, 20]
+        frame = recorder.frames[-1]
+        assert frame.shape == (56, 224) and frame.dtype == np.uint8
+        # top row: the originals; bottom row: the model's reconstructions now
+        np.testing.assert_array_equal(frame[:28], aelib.tile_images(aelib.to_uint8(images), 1, 8)[..., 0])
+        expected = aelib.reconstruction_frame(images, ae.reconstruct(images))
+        np.testing.assert_array_equal(frame, expected)
+        assert not np.array_equal(recorder.frames[0][28:], frame[28:])  # it learned
+
+    def test_max_epochs_stops_recording(self, sample):
+        recorder = aelib.ReconstructionRecorder(sample.x_train[:8], per_epoch=2, max_epochs=1)
+        ae = aelib.dense_autoencoder(seed=0)
+        aelib.train(ae, sample.x_train[:400], epochs=3, batch_size=100, snapshots=recorder,
+                    seed=0, verbose=0)
+        assert len(recorder.frames) == 1 + 2
+
+    def test_colour_frames(self):
+        images = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
+        frame = aelib.reconstruction_frame(images, images)
+        assert frame.shape == (64, 256, 3)
+
+
+class TestGif:
+    def test_round_trip_keeps_frames(self, sample, tmp_path):
+        recorder = aelib.ReconstructionRecorder(sample.x_train[:8], per_epoch=3)
+        ae = aelib.dense_autoencoder(seed=0)
+        aelib.train(ae, sample.x_train[:1200], epochs=2, batch_size=200, snapshots=recorder,
+                    seed=0, verbose=0)
+        path = tmp_path / "progress.gif"
+        aelib.save_gif(recorder.frames, path, fps=5)
+        back = aelib.read_gif(path)
+        assert back.shape == (len(recorder.frames), 56, 224, 3)
+        np.testing.assert_array_equal(back[..., 0], np.stack(recorder.frames))  # grey is lossless
+        assert [p.name for p in tmp_path.iterdir()] == ["progress.gif"]  # no temp file left
+
+    def test_failed_write_leaves_nothing(self, tmp_path, monkeypatch):
+        def broken(*args, **kwargs):
+            raise KeyboardInterrupt  # Ctrl-C in the middle of writing
+
+        monkeypatch.setattr("aelib.animation.iio.imwrite", broken)
+        with pytest.raises(KeyboardInterrupt):
+            aelib.save_gif([np.zeros((4, 4), np.uint8)] * 2, tmp_path / "x.gif")
+        assert list(tmp_path.iterdir()) == []
