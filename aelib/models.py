@@ -37,14 +37,19 @@ __all__ = [
 #: Standard deviation of the random codings the article decodes into digits:
 #: most values then fall inside tanh's range (-1, 1).
 CODINGS_SIGMA = 0.33
-_PREDICT_DIRECT = 1024  # up to this many images, call the model directly
 
 
 def _predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Run ``model`` on ``x`` in inference mode and return numpy."""
-    if len(x) <= _PREDICT_DIRECT:
-        return keras.ops.convert_to_numpy(model(x, training=False))
-    return model.predict(x, batch_size=batch_size, verbose=0)
+    """Run ``model`` on ``x`` in inference mode, ``batch_size`` images at a time.
+
+    Direct calls rather than ``model.predict``: no tf.function to retrace for
+    every new array size, and no per-call setup for small arrays.
+    """
+    chunks = [
+        keras.ops.convert_to_numpy(model(x[i : i + batch_size], training=False))
+        for i in range(0, len(x), batch_size)
+    ]
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
 
 @dataclass

@@ -54,7 +54,7 @@ class TestForward:
         assert images.shape == x.shape and 0 < images.min() and images.max() < 1  # sigmoid
         np.testing.assert_allclose(ae.reconstruct(x), images, atol=1e-6)
 
-    def test_large_batches_go_through_predict(self, sample):
+    def test_large_arrays_go_in_batches(self, sample):
         ae = aelib.dense_autoencoder(seed=0)
         x = sample.x_test[:1500]  # more than one direct call
         np.testing.assert_allclose(ae.encode(x)[:10], ae.encode(x[:10]), atol=1e-5)
