@@ -16,9 +16,19 @@ from ._quiet import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
-from .animation import read_gif, save_gif
+from .animation import interpolation_frames, read_gif, save_gif
 from .data import Dataset, load_mnist, prepare_images, tile_images
+from .diagrams import layer_table, plot_conv_architecture, plot_dense_architecture
 from .models import Autoencoder, conv_autoencoder, dense_autoencoder, load_autoencoder
+from .plots import (
+    image_grid,
+    plot_coding_histograms,
+    plot_generated,
+    plot_history,
+    plot_projection,
+    plot_reconstructions,
+    project_codings,
+)
 from .training import ReconstructionRecorder, evaluate, reconstruction_frame, to_uint8, train
 
 __version__ = "0.1.0"
@@ -30,9 +40,20 @@ __all__ = [
     "conv_autoencoder",
     "dense_autoencoder",
     "evaluate",
+    "image_grid",
+    "interpolation_frames",
+    "layer_table",
     "load_autoencoder",
     "load_mnist",
+    "plot_coding_histograms",
+    "plot_conv_architecture",
+    "plot_dense_architecture",
+    "plot_generated",
+    "plot_history",
+    "plot_projection",
+    "plot_reconstructions",
     "prepare_images",
+    "project_codings",
     "read_gif",
     "reconstruction_frame",
     "save_gif",

@@ -1,0 +1,153 @@
+"""Command line: ``python -m aelib figures`` (or ``aelib figures``).
+
+Regenerates the article's figures into ``assets/``. Progress goes to stdout,
+one line per step; errors in the arguments are one line on stderr and exit
+code 2, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+EXIT_USAGE = 2
+QUICK_OUT = "assets-quick"
+
+
+class _Usage(Exception):
+    """A bad argument: reported in one line, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aelib", description="aelib: autoencoders on MNIST")
+    sub = parser.add_subparsers(dest="command", required=True)
+    fig = sub.add_parser(
+        "figures",
+        help="regenerate the article's figures",
+        description="Regenerate every figure of 'Intro to Autoencoders' (or those named).",
+    )
+    fig.add_argument("--only", nargs="+", metavar="NAME",
+                     help="figure names, file names or numbers (see --list)")
+    fig.add_argument("--out", type=Path, default=None,
+                     help=f"output folder (default: assets, or {QUICK_OUT} with --quick)")
+    fig.add_argument("--seed", type=int, default=0, help="one seed for the whole run (default 0)")
+    fig.add_argument("--data", type=Path, default=None,
+                     help="full MNIST .npz (default: $AELIB_MNIST, then the Keras cache/download)")
+    fig.add_argument("--quick", action="store_true",
+                     help=f"embedded sample, a few epochs; writes to {QUICK_OUT}/ by default")
+    fig.add_argument("--retrain", action="store_true", help="ignore cached models")
+    fig.add_argument("--cache", type=Path, default=Path(".aelib-cache"),
+                     help="where trained models are kept (default .aelib-cache)")
+    fig.add_argument("--list", action="store_true", help="list the figures and exit")
+    return parser
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an output folder that cannot be created or written, creating nothing."""
+    probe = out
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise _Usage(f"--out: {str(probe)!r} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise _Usage(f"--out: {str(out)!r} is not writable")
+
+
+def _check_data(path: Path) -> None:
+    if not path.is_file():
+        raise _Usage(f"--data: no file at {str(path)!r}")
+    if not os.access(path, os.R_OK):
+        raise _Usage(f"--data: {str(path)!r} is not readable")
+
+
+def _load_data(args, say):
+    """The data set to use, and whether the run must fall back to quick mode."""
+    import aelib
+
+    if args.quick:
+        return aelib.load_mnist(source="sample")
+    try:
+        if args.data is not None:
+            return aelib.load_mnist(args.data)
+        if os.environ.get(aelib.data.ENV_VAR):
+            return aelib.load_mnist(source="env")
+    except (OSError, ValueError) as err:
+        raise _Usage(f"--data: {err}") from err
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return aelib.load_mnist(source="keras")
+    except Exception as err:  # no cache and no network
+        say(f"no full MNIST found (no --data, no ${aelib.data.ENV_VAR}, no Keras cache, "
+            f"download failed: {type(err).__name__}): quick run on the embedded sample "
+            f"into {QUICK_OUT}/")
+        args.quick = True
+        return aelib.load_mnist(source="sample")
+
+
+def _table(result, total: float) -> str:
+    rows = [("figure", "file", "seconds")] + [
+        (r["figure"], os.path.relpath(r["file"]), f"{r['seconds']:.1f}") for r in result.rows
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for kind, info in result.models.items():
+        how = "from cache" if info.get("cached") else f"trained in {info['train_seconds']:.0f} s"
+        lines.append(f"{kind} autoencoder: test MSE {info['test_mse']:.4f} "
+                     f"({info['config']['epochs']} epochs, {how})")
+    lines.append(f"data: {result.data_source}; total {total:.0f} s")
+    return "\n".join(lines)
+
+
+def figures(args, say) -> int:
+    from .figures import FIGURES, regenerate, select
+
+    if args.list:
+        for spec in FIGURES.values():
+            say(f"{spec.number:>5}  {spec.file:32}  {spec.caption}")
+        return 0
+    try:
+        select(args.only)
+    except ValueError as err:
+        raise _Usage(f"--only: {err}") from None
+    if args.data is not None:
+        _check_data(args.data)
+    explicit_out = args.out
+    if explicit_out is not None:
+        _check_out(explicit_out)
+
+    start = time.perf_counter()
+    data = _load_data(args, say)
+    out = explicit_out or Path(QUICK_OUT if args.quick else "assets")
+    _check_out(out)
+    say(f"data: {data.source} ({len(data.x_train)} train / {len(data.x_test)} test); "
+        f"{'quick' if args.quick else 'full'} run, seed {args.seed}, writing to {out}/")
+    result = regenerate(out, data=data, names=args.only, seed=args.seed, quick=args.quick,
+                        cache_dir=args.cache, retrain=args.retrain, progress=say)
+    say(_table(result, time.perf_counter() - start))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``aelib`` and ``python -m aelib``; returns the exit code."""
+    args = _parser().parse_args(argv)
+
+    def say(message: str) -> None:
+        print(message, flush=True)
+
+    try:
+        return figures(args, say)
+    except _Usage as err:
+        print(f"aelib: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("aelib: interrupted; finished models stay cached, no partial file was written",
+              file=sys.stderr)
+        return 130

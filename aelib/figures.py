@@ -1,0 +1,397 @@
+"""The article's figures as a registry, with the models they need cached on disk.
+
+Each figure is one small recipe: its name (the article's file name), number,
+caption, the model it needs and a function that draws it. :func:`regenerate`
+trains each needed model once (or takes it from the cache), draws the chosen
+figures and writes them atomically, so an interrupted run leaves no partial
+file and the next run picks up from the cache.
+
+    from aelib.figures import regenerate
+    regenerate("assets", data=aelib.load_mnist(), seed=0)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+from matplotlib.figure import Figure
+
+from . import __version__
+from ._io import atomic_path
+from .animation import interpolation_frames, save_gif
+from .data import Dataset
+from .diagrams import plot_conv_architecture, plot_dense_architecture
+from .models import Autoencoder, conv_autoencoder, dense_autoencoder, load_autoencoder
+from .plots import (
+    plot_coding_histograms,
+    plot_generated,
+    plot_projection,
+    plot_reconstructions,
+)
+from .training import ReconstructionRecorder, evaluate, train
+
+__all__ = ["FIGURES", "MODELS", "FigureSpec", "ModelSpec", "Run", "regenerate", "select"]
+
+DPI = 100
+PROJECTION_SAMPLES = 3000  # the article's KernelPCA sample of training images
+
+
+# --------------------------------------------------------------------------
+# models
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelSpec:
+    """How the figures' model of one kind is built and trained.
+
+    ``snapshot_*``: the reconstruction GIF's frames per epoch and how many
+    epochs it covers (``None``: all).
+    """
+
+    kind: str
+    build: Callable[..., Autoencoder]
+    epochs: int
+    batch_size: int
+    quick_epochs: int
+    snapshot_per_epoch: int
+    snapshot_epochs: int | None = None
+    n_snapshots: int = 8
+
+
+MODELS = {
+    "dense": ModelSpec("dense", dense_autoencoder, epochs=50, batch_size=200, quick_epochs=5,
+                       snapshot_per_epoch=1),
+    "conv": ModelSpec("conv", conv_autoencoder, epochs=10, batch_size=150, quick_epochs=2,
+                      snapshot_per_epoch=20, snapshot_epochs=5),
+}
+
+
+@dataclass
+class TrainedModel:
+    """A trained autoencoder with its reconstruction frames and record."""
+
+    autoencoder: Autoencoder
+    frames: list[np.ndarray]
+    info: dict
+
+
+# --------------------------------------------------------------------------
+# figures
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure: its file, number and caption, the model it needs, how to draw it.
+
+    ``draw(run)`` returns a matplotlib Figure (saved as PNG) or a list of
+    uint8 frames (saved as GIF at ``fps``).
+    """
+
+    file: str
+    number: str
+    caption: str
+    model: str | None
+    draw: Callable[[Run], Figure | list[np.ndarray]]
+    fps: float = 10.0
+
+    @property
+    def name(self) -> str:
+        return Path(self.file).stem
+
+
+def _generated(kind):
+    return lambda run: plot_generated(run.model(kind).autoencoder, sigma=0.33, seed=run.seed)
+
+
+def _projection(kind, n_components, method, **kw):
+    def draw(run):
+        codings, labels = run.codings(kind)
+        return plot_projection(codings, labels, n_components=n_components, method=method,
+                               n_samples=min(PROJECTION_SAMPLES, len(codings)), seed=run.seed, **kw)
+
+    return draw
+
+
+def _frames(kind):
+    return lambda run: run.model(kind).frames
+
+
+def _histograms(run):
+    return plot_coding_histograms(run.codings("dense")[0], coords=(0, 1, 2, 4, 5, 6, 7, 14), bins=20)
+
+
+def _strip(run):
+    x = run.data.x_test[:14]
+    return plot_reconstructions(x, run.model("dense").autoencoder.reconstruct(x))
+
+
+def _interpolation(run):
+    """3x7 test digits walking through coding space to 4 others and back."""
+    rng = np.random.default_rng(run.seed)
+    sets = rng.choice(len(run.data.x_test), size=(5, 21), replace=False)
+    return interpolation_frames(run.model("dense").autoencoder, run.data.x_test[sets],
+                                steps=15, closed=True)  # 5 legs of 15 frames, looping
+
+
+FIGURES: dict[str, FigureSpec] = {
+    spec.name: spec
+    for spec in [
+        FigureSpec("k_auto0.png", "1", "A dense autoencoder (784-250-16-320-784)", "dense",
+                   lambda run: plot_dense_architecture(run.model("dense").autoencoder)),
+        FigureSpec("k_auto0_rec0_low.gif", "2", "Reconstruction progress, one frame per epoch",
+                   "dense", _frames("dense"), fps=1000 / 130),
+        FigureSpec("k_auto0_gen.png", "3", "Digits decoded from random codings ~ N(0, 0.33)",
+                   "dense", _generated("dense")),
+        FigureSpec("k_auto0_enc-hist.png", "4", "Distributions of coding coordinates",
+                   "dense", _histograms),
+        FigureSpec("k_auto0_kerpca2d-all.png", "5", "KernelPCA of the codings (2-dim)", "dense",
+                   _projection("dense", 2, "kernel_pca", kernel="poly", gamma=0.15, degree=2,
+                               cmap="inferno")),
+        FigureSpec("k_auto0_kerpca3d-all.png", "6", "KernelPCA of the codings (3-dim)", "dense",
+                   _projection("dense", 3, "kernel_pca", kernel="poly", gamma=0.18, degree=5,
+                               cmap="PuBu_r")),
+        FigureSpec("k_auto_conv1.png", "7", "Convolutional autoencoder architecture", "conv",
+                   lambda run: plot_conv_architecture(run.model("conv").autoencoder)),
+        FigureSpec("k_auto_conv1_rec.gif", "8",
+                   "Convolutional reconstruction progress, 20 frames per epoch", "conv",
+                   _frames("conv"), fps=10),
+        FigureSpec("k_auto_conv1-gen.png", "9", "Convolutional: digits from random codings",
+                   "conv", _generated("conv")),
+        FigureSpec("k_auto_conv1_kerpca3d-all.png", "10",
+                   "Convolutional: KernelPCA of the codings (3-dim)", "conv",
+                   _projection("conv", 3, "kernel_pca", kernel="rbf", gamma=0.18, cmap="PuBu_r")),
+        FigureSpec("k_auto0_pca2d-all.png", "extra", "PCA of the codings (2-dim)", "dense",
+                   _projection("dense", 2, "pca", cmap="inferno",
+                               axis_labels=("$p_1$", "$p_2$"))),
+        FigureSpec("k_auto0_pca3d-all.png", "extra", "PCA of the codings (3-dim)", "dense",
+                   _projection("dense", 3, "pca", cmap="PuBu_r")),
+        FigureSpec("k_auto_conv1_kerpca2d-all.png", "extra",
+                   "Convolutional: KernelPCA of the codings (2-dim)", "conv",
+                   _projection("conv", 2, "kernel_pca", kernel="rbf", gamma=0.18,
+                               cmap="inferno")),
+        FigureSpec("k_auto0_rec-test.png", "extra",
+                   "Test digits (top) and their reconstructions (bottom)", "dense", _strip),
+        FigureSpec("k_auto0_inter.gif", "extra",
+                   "Walking in a straight line between the codings of test digits", "dense",
+                   _interpolation, fps=1000 / 130),
+    ]
+}
+
+
+def select(names: Iterable[str] | None) -> list[FigureSpec]:
+    """The figures named (by name, file name or figure number), in registry order.
+
+    Raises:
+        ValueError: naming the unknown names and the known ones.
+    """
+    if not names:
+        return list(FIGURES.values())
+    wanted, unknown = set(), []
+    for name in names:
+        hits = [s.name for s in FIGURES.values() if name in (s.name, s.file, s.number)]
+        if hits:
+            wanted.update(hits)
+        else:
+            unknown.append(name)
+    if unknown:
+        raise ValueError(
+            f"unknown figure {', '.join(map(repr, unknown))}; known: {', '.join(FIGURES)}"
+        )
+    return [s for s in FIGURES.values() if s.name in wanted]
+
+
+# --------------------------------------------------------------------------
+# a run: data, settings, models trained on demand
+# --------------------------------------------------------------------------
+@dataclass
+class Run:
+    """What the figure recipes draw from: data, seed, and models trained on demand.
+
+    Args:
+        data: the MNIST to train and draw on.
+        seed: seeds weights, shuffling, random codings and samples.
+        quick: train for the specs' ``quick_epochs`` instead of the article's.
+        cache_dir: where trained models are kept (``None``: not kept).
+        retrain: ignore cached models.
+        progress: called with one-line progress messages.
+    """
+
+    data: Dataset
+    seed: int = 0
+    quick: bool = False
+    cache_dir: Path | None = None
+    retrain: bool = False
+    progress: Callable[[str], None] = lambda message: None
+    models: dict[str, TrainedModel] = field(default_factory=dict)
+    _codings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def config(self, kind: str) -> dict:
+        """Everything that decides a trained model: a cache entry must match it."""
+        spec = MODELS[kind]
+        return {
+            "kind": kind,
+            "aelib": __version__,
+            "keras": keras.__version__,
+            "recipe": "aelib",
+            "epochs": spec.quick_epochs if self.quick else spec.epochs,
+            "batch_size": spec.batch_size,
+            "seed": self.seed,
+            "snapshots": [spec.n_snapshots, spec.snapshot_per_epoch, spec.snapshot_epochs],
+            "data": self.data.fingerprint(),
+            "data_source": "sample" if self.data.is_sample else "full",
+        }
+
+    def model(self, kind: str) -> TrainedModel:
+        """The trained model of ``kind``: from this run, the cache, or trained now."""
+        if kind not in self.models:
+            self.models[kind] = self._load_cached(kind) or self._train(kind)
+        return self.models[kind]
+
+    def codings(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """Codings of the training set and their labels (computed once)."""
+        if kind not in self._codings:
+            self._codings[kind] = (self.model(kind).autoencoder.encode(self.data.x_train),
+                                   self.data.y_train)
+        return self._codings[kind]
+
+    # -- cache ----------------------------------------------------------------
+    def _cache_paths(self, kind: str) -> tuple[Path, Path, Path] | None:
+        if self.cache_dir is None:
+            return None
+        key = hashlib.sha256(json.dumps(self.config(kind), sort_keys=True).encode()).hexdigest()[:12]
+        stem = self.cache_dir / f"{kind}-{key}"
+        return stem.with_suffix(".keras"), stem.with_suffix(".json"), stem.with_suffix(".frames.npz")
+
+    def _load_cached(self, kind: str) -> TrainedModel | None:
+        paths = self._cache_paths(kind)
+        if self.retrain or paths is None or not all(p.is_file() for p in paths):
+            return None
+        model_path, info_path, frames_path = paths
+        info = json.loads(info_path.read_text())
+        if info.get("config") != self.config(kind):  # never reuse a mismatched model
+            return None
+        ae = load_autoencoder(model_path)
+        with np.load(frames_path, allow_pickle=False) as f:
+            frames = list(f["frames"])
+        self.progress(f"{kind} autoencoder: from the cache ({model_path.name}, "
+                      f"test MSE {info['test_mse']:.4f})")
+        info["cached"] = True
+        return TrainedModel(ae, frames, info)
+
+    def _save_cached(self, kind: str, trained: TrainedModel) -> None:
+        paths = self._cache_paths(kind)
+        if paths is None:
+            return
+        model_path, info_path, frames_path = paths
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_path(model_path) as tmp:
+            trained.autoencoder.save(tmp)
+        with atomic_path(frames_path) as tmp:
+            np.savez_compressed(tmp, frames=np.stack(trained.frames))
+        with atomic_path(info_path) as tmp:  # written last: it marks the entry complete
+            tmp.write_text(json.dumps(trained.info, indent=2) + "\n")
+
+    # -- training -------------------------------------------------------------
+    def _train(self, kind: str) -> TrainedModel:
+        spec, config = MODELS[kind], self.config(kind)
+        x, epochs = self.data.x_train, config["epochs"]
+        rng = np.random.default_rng(self.seed)
+        chosen = np.sort(rng.choice(len(x), spec.n_snapshots, replace=False))
+        recorder = ReconstructionRecorder(x[chosen], per_epoch=spec.snapshot_per_epoch,
+                                          max_epochs=spec.snapshot_epochs)
+        ae = spec.build(seed=self.seed)
+        start = time.perf_counter()
+        train(ae, x, epochs=epochs, batch_size=spec.batch_size, snapshots=recorder,
+              seed=self.seed, callbacks=[_EpochProgress(kind, epochs, self.progress)], verbose=0)
+        seconds = time.perf_counter() - start
+        test_mse = evaluate(ae, self.data.x_test)
+        self.progress(f"{kind} autoencoder: trained {epochs} epochs in {seconds:.0f} s, "
+                      f"test MSE {test_mse:.4f}")
+        info = {"config": config, "snapshot_images": chosen.tolist(), "test_mse": test_mse,
+                "train_seconds": round(seconds, 1), "data_source": self.data.source}
+        trained = TrainedModel(ae, recorder.frames, info)
+        self._save_cached(kind, trained)
+        return trained
+
+
+class _EpochProgress(keras.callbacks.Callback):
+    def __init__(self, kind, epochs, progress):
+        super().__init__()
+        self.kind, self.epochs, self.progress = kind, epochs, progress
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.progress(f"{self.kind} autoencoder: epoch {epoch + 1}/{self.epochs}, "
+                      f"loss {logs['loss']:.4f}")
+
+
+# --------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------
+def write_figure(spec: FigureSpec, run: Run, out: Path) -> Path:
+    """Draw one figure and write it atomically into ``out``; return its path."""
+    result = spec.draw(run)
+    path = out / spec.file
+    if spec.file.endswith(".gif"):
+        save_gif(result, path, fps=spec.fps)
+    else:
+        with atomic_path(path) as tmp:
+            result.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+    return path
+
+
+@dataclass
+class Result:
+    """What :func:`regenerate` made: one row per figure, and the models used."""
+
+    rows: list[dict]
+    models: dict[str, dict]
+    data_source: str
+
+
+def regenerate(
+    out: str | os.PathLike,
+    *,
+    data: Dataset,
+    names: Iterable[str] | None = None,
+    seed: int = 0,
+    quick: bool = False,
+    cache_dir: str | os.PathLike | None = ".aelib-cache",
+    retrain: bool = False,
+    progress: Callable[[str], None] = lambda message: None,
+) -> Result:
+    """Draw the chosen figures (all by default) into ``out``.
+
+    Args:
+        out: folder to write into (created if needed).
+        data: MNIST to train and draw on.
+        names: figure names, file names or numbers (see :data:`FIGURES`).
+        seed: one seed for the whole regeneration.
+        quick: a few epochs instead of the article's.
+        cache_dir: where trained models are kept; ``None`` keeps none.
+        retrain: train again even when the cache has a matching model.
+        progress: called with one-line progress messages.
+
+    Returns:
+        A :class:`Result` with figure, file and seconds per figure, and each
+        model's test MSE.
+    """
+    specs = select(names)
+    out = Path(out)
+    run = Run(data, seed=seed, quick=quick, retrain=retrain, progress=progress,
+              cache_dir=None if cache_dir is None else Path(cache_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, spec in enumerate(specs, 1):
+        progress(f"[{i}/{len(specs)}] figure {spec.number}: {spec.file}")
+        start = time.perf_counter()
+        path = write_figure(spec, run, out)
+        rows.append({"figure": spec.number, "file": str(path), "caption": spec.caption,
+                     "seconds": time.perf_counter() - start})
+    models = {k: m.info for k, m in run.models.items()}
+    return Result(rows, models, data.source)

@@ -1,0 +1,217 @@
+"""`aelib figures`: every figure from one command, quick mode on the sample."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+import aelib
+from aelib import cli
+from aelib.figures import FIGURES, MODELS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (height, width) of each PNG at dpi 100, or the frame count and frame size of each GIF
+PNG_SIZES = {
+    "k_auto0.png": (641, 563),
+    "k_auto0_gen.png": (200, 650),
+    "k_auto0_enc-hist.png": (636, 1286),
+    "k_auto0_kerpca2d-all.png": (486, 594),
+    "k_auto0_kerpca3d-all.png": (432, 756),
+    "k_auto_conv1.png": (387, 1430),
+    "k_auto_conv1-gen.png": (200, 650),
+    "k_auto_conv1_kerpca3d-all.png": (432, 756),
+    "k_auto0_pca2d-all.png": (486, 594),
+    "k_auto0_pca3d-all.png": (378, 756),
+    "k_auto_conv1_kerpca2d-all.png": (486, 594),
+    "k_auto0_rec-test.png": (150, 880),
+}
+GIF_FRAMES = {  # quick mode: 1 + epochs * frames per epoch
+    "k_auto0_rec0_low.gif": (1 + MODELS["dense"].quick_epochs * 1, 56, 224),
+    "k_auto_conv1_rec.gif": (1 + MODELS["conv"].quick_epochs * 20, 56, 224),
+    "k_auto0_inter.gif": (75, 84, 196),
+}
+
+
+def run_cli(*args, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-m", "aelib", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """One quick regeneration of every figure, through the real command."""
+    base = tmp_path_factory.mktemp("quick")
+    out, cache = base / "out", base / "cache"
+    proc = run_cli("figures", "--quick", "--out", str(out), "--cache", str(cache), cwd=base)
+    assert proc.returncode == 0, proc.stderr
+    return out, cache, proc.stdout
+
+
+class TestQuickRegeneration:
+    def test_every_figure_is_written(self, quick_run):
+        out, _, _ = quick_run
+        assert sorted(p.name for p in out.iterdir()) == sorted(s.file for s in FIGURES.values())
+        assert set(PNG_SIZES) | set(GIF_FRAMES) == {s.file for s in FIGURES.values()}
+
+    @pytest.mark.parametrize("name, size", PNG_SIZES.items())
+    def test_png_opens_with_its_size(self, quick_run, name, size):
+        image = iio.imread(quick_run[0] / name)
+        assert image.shape[:2] == size
+        assert image[..., :3].std() > 5  # something is drawn
+
+    @pytest.mark.parametrize("name, shape", GIF_FRAMES.items())
+    def test_gif_has_its_frames(self, quick_run, name, shape):
+        frames = aelib.read_gif(quick_run[0] / name)
+        assert frames.shape[:3] == shape
+
+    def test_progress_and_closing_table(self, quick_run):
+        _, _, stdout = quick_run
+        assert "data: sample (6000 train / 1000 test); quick run, seed 0" in stdout
+        assert "[1/15] figure 1: k_auto0.png" in stdout
+        assert "dense autoencoder: epoch 5/5" in stdout
+        assert "conv autoencoder: epoch 2/2" in stdout
+        table = stdout[stdout.index("figure  file"):]
+        assert all(spec.file in table for spec in FIGURES.values())
+        assert "dense autoencoder: test MSE 0.0" in table and "conv autoencoder: test MSE 0.0" in table
+        assert "data: sample" in table
+
+    def test_models_are_cached_with_their_record(self, quick_run):
+        _, cache, _ = quick_run
+        import json
+
+        infos = [json.loads(p.read_text()) for p in cache.glob("*.json")]
+        assert sorted(i["config"]["kind"] for i in infos) == ["conv", "dense"]
+        for info in infos:
+            assert info["config"]["seed"] == 0 and info["config"]["data_source"] == "sample"
+            assert 0 < info["test_mse"] < 0.1
+        assert len(list(cache.glob("*.keras"))) == 2
+
+
+class TestCache:
+    def test_one_figure_reuses_the_cached_model(self, quick_run, tmp_path, capsys):
+        _, cache, _ = quick_run
+        code = cli.main(["figures", "--quick", "--only", "k_auto0_gen", "--out", str(tmp_path),
+                         "--cache", str(cache)])
+        stdout = capsys.readouterr().out
+        assert code == 0
+        assert "from the cache" in stdout and "epoch 1/" not in stdout
+        # the same model as the full quick run drew: the same pixels
+        np.testing.assert_array_equal(iio.imread(tmp_path / "k_auto0_gen.png"),
+                                      iio.imread(quick_run[0] / "k_auto0_gen.png"))
+
+    def test_a_cache_for_other_settings_is_not_reused(self, quick_run, tmp_path, capsys):
+        _, cache, _ = quick_run
+        code = cli.main(["figures", "--quick", "--only", "k_auto0_gen", "--seed", "1",
+                         "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache2")])
+        assert code == 0
+        assert "epoch 1/5" in capsys.readouterr().out  # seed 1: trained anew
+
+    def test_same_seed_gives_pixel_identical_pngs(self, quick_run, tmp_path):
+        names = ["k_auto0_gen", "k_auto0_kerpca2d-all", "k_auto0_enc-hist"]
+        assert cli.main(["figures", "--quick", "--retrain", "--only", *names,
+                         "--out", str(tmp_path), "--cache", str(tmp_path / "cache")]) == 0
+        for name in names:
+            np.testing.assert_array_equal(iio.imread(tmp_path / f"{name}.png"),
+                                          iio.imread(quick_run[0] / f"{name}.png"))
+
+    def test_only_touches_only_that_file(self, quick_run, tmp_path):
+        out = tmp_path / "out"
+        out.mkdir()
+        for spec in FIGURES.values():
+            (out / spec.file).write_bytes(b"old")
+        assert cli.main(["figures", "--quick", "--only", "3", "--out", str(out),
+                         "--cache", str(quick_run[1])]) == 0
+        changed = [p.name for p in out.iterdir() if p.read_bytes() != b"old"]
+        assert changed == ["k_auto0_gen.png"]
+        assert len(list(out.iterdir())) == len(FIGURES)  # no temporary file left
+
+
+class TestErrors:
+    """Bad arguments: one line, exit code 2, nothing written."""
+
+    @pytest.mark.parametrize(
+        "args, message",
+        [
+            (["--only", "k_auto9"], "--only: unknown figure 'k_auto9'; known: k_auto0, "),
+            (["--data", "{tmp}/missing.npz"], "--data: no file at "),
+            (["--data", "{tmp}/corrupt.npz"], "is not a readable .npz file"),
+            (["--out", "{tmp}/a_file/figures"], "--out: "),
+        ],
+    )
+    def test_exit_2_and_nothing_written(self, args, message, tmp_path, capsys, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "corrupt.npz").write_bytes(b"not an npz")
+        (tmp_path / "a_file").write_text("a file, not a folder")
+        before = sorted(p.name for p in tmp_path.iterdir())
+        code = cli.main(["figures", *[a.format(tmp=tmp_path) for a in args]])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert message in err and err.count("\n") == 1
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+    def test_argparse_errors_exit_2(self, capsys):
+        with pytest.raises(SystemExit) as info:
+            cli.main(["figures", "--seed", "many"])
+        assert info.value.code == 2
+
+    def test_list_names_every_figure(self, capsys):
+        assert cli.main(["figures", "--list"]) == 0
+        listing = capsys.readouterr().out
+        assert all(spec.file in listing for spec in FIGURES.values())
+
+
+class TestNoFullMnist:
+    def test_says_so_and_runs_quick_on_the_sample(self, tmp_path, capsys, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.delenv("AELIB_MNIST", raising=False)
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+
+        def no_network():
+            raise OSError("no network")
+
+        monkeypatch.setattr("aelib.data._load_keras", no_network)
+        assert cli.main(["figures", "--only", "k_auto0_gen", "--cache", str(tmp_path / "c")]) == 0
+        out = capsys.readouterr().out
+        notices = [l for l in out.splitlines() if l.startswith("no full MNIST found")]
+        assert len(notices) == 1 and "embedded sample" in notices[0]
+        assert (tmp_path / "assets-quick" / "k_auto0_gen.png").is_file()
+        assert not (tmp_path / "assets").exists()  # the full-fidelity folder is untouched
+
+
+class TestInterrupt:
+    def test_ctrl_c_leaves_no_partial_file_and_the_cache_carries_on(self, tmp_path):
+        out, cache = tmp_path / "out", tmp_path / "cache"
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aelib", "figures", "--quick", "--out", str(out),
+             "--cache", str(cache)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+        lines = []
+        deadline = time.monotonic() + 300
+        for line in proc.stdout:  # wait until the conv model is training
+            lines.append(line)
+            if line.startswith("conv autoencoder: epoch 1/") or time.monotonic() > deadline:
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, "".join(lines) + err
+        assert "interrupted" in err
+        written = sorted(p.name for p in out.iterdir())
+        assert written and not any(".tmp" in n or n.startswith(".") for n in written)
+        for name in written:  # every file that is there is whole
+            (aelib.read_gif if name.endswith(".gif") else iio.imread)(out / name)
+        assert "k_auto_conv1_rec.gif" not in written
+        # the dense model finished before the interrupt: the next run takes it from the cache
+        again = run_cli("figures", "--quick", "--only", "k_auto0_gen", "--out", str(out),
+                        "--cache", str(cache), cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert "dense autoencoder: from the cache" in again.stdout
