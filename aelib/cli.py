@@ -129,8 +129,11 @@ def figures(args, say) -> int:
     _check_out(out)
     say(f"data: {data.source} ({len(data.x_train)} train / {len(data.x_test)} test); "
         f"{'quick' if args.quick else 'full'} run, seed {args.seed}, writing to {out}/")
+    command = "python -m aelib figures" + (" --quick" if args.quick else "") + (
+        f" --seed {args.seed}" if args.seed else "")
     result = regenerate(out, data=data, names=args.only, seed=args.seed, quick=args.quick,
-                        cache_dir=args.cache, retrain=args.retrain, progress=say)
+                        cache_dir=args.cache, retrain=args.retrain, progress=say,
+                        command=command)
     say(_table(result, time.perf_counter() - start))
     return 0
 

@@ -89,6 +89,9 @@ class TrainedModel:
 class FigureSpec:
     """One figure: its file, number and caption, the model it needs, how to draw it.
 
+    ``model`` is the kind of trained model the figure shows (``None`` for the
+    architecture diagrams, drawn from a freshly built model).
+
     ``draw(run)`` returns a matplotlib Figure (saved as PNG) or a list of
     uint8 frames (saved as GIF at ``fps``).
     """
@@ -142,8 +145,8 @@ def _interpolation(run):
 FIGURES: dict[str, FigureSpec] = {
     spec.name: spec
     for spec in [
-        FigureSpec("k_auto0.png", "1", "A dense autoencoder (784-250-16-320-784)", "dense",
-                   lambda run: plot_dense_architecture(run.model("dense").autoencoder)),
+        FigureSpec("k_auto0.png", "1", "A dense autoencoder (784-250-16-320-784)", None,
+                   lambda run: plot_dense_architecture(MODELS["dense"].build())),
         FigureSpec("k_auto0_rec0_low.gif", "2", "Reconstruction progress, one frame per epoch",
                    "dense", _frames("dense"), fps=1000 / 130),
         FigureSpec("k_auto0_gen.png", "3", "Digits decoded from random codings ~ N(0, 0.33)",
@@ -156,8 +159,8 @@ FIGURES: dict[str, FigureSpec] = {
         FigureSpec("k_auto0_kerpca3d-all.png", "6", "KernelPCA of the codings (3-dim)", "dense",
                    _projection("dense", 3, "kernel_pca", kernel="poly", gamma=0.18, degree=5,
                                cmap="PuBu_r")),
-        FigureSpec("k_auto_conv1.png", "7", "Convolutional autoencoder architecture", "conv",
-                   lambda run: plot_conv_architecture(run.model("conv").autoencoder)),
+        FigureSpec("k_auto_conv1.png", "7", "Convolutional autoencoder architecture", None,
+                   lambda run: plot_conv_architecture(MODELS["conv"].build())),
         FigureSpec("k_auto_conv1_rec.gif", "8",
                    "Convolutional reconstruction progress, 20 frames per epoch", "conv",
                    _frames("conv"), fps=10),
@@ -345,6 +348,41 @@ def write_figure(spec: FigureSpec, run: Run, out: Path) -> Path:
     return path
 
 
+def describe_data(data: Dataset) -> str:
+    """``full MNIST (60,000 train / 10,000 test)`` or the sample's equivalent."""
+    what = "the embedded MNIST sample" if data.is_sample else "full MNIST"
+    return f"{what} ({len(data.x_train):,} train / {len(data.x_test):,} test)"
+
+
+def gallery(specs: list[FigureSpec], models: dict[str, dict], data: Dataset, seed: int,
+            command: str) -> str:
+    """The Markdown gallery of a regeneration: each figure, caption, model and command."""
+    import tensorflow as tf
+
+    lines = [
+        "# The article's figures, regenerated",
+        "",
+        f"Made by `{command}` (seed {seed}) on {describe_data(data)} with aelib {__version__}, "
+        f"TensorFlow {tf.__version__} and Keras {keras.__version__}. "
+        "Regenerate one figure with `--only NAME`; trained models are cached, so that does not "
+        "retrain.",
+        "",
+        "| model | epochs | batch size | test MSE | training time |",
+        "|---|---|---|---|---|",
+    ]
+    for kind, info in models.items():
+        cfg = info["config"]
+        lines.append(f"| {kind} autoencoder | {cfg['epochs']} | {cfg['batch_size']} | "
+                     f"{info['test_mse']:.4f} | {info['train_seconds']:.0f} s |")
+    for spec in specs:
+        model = (f"{spec.model} autoencoder, test MSE {models[spec.model]['test_mse']:.4f}"
+                 if spec.model in models else "drawn from the model's layers")
+        title = f"Figure {spec.number}" if spec.number != "extra" else "Extra"
+        lines += ["", f"## {title}: {spec.caption}", "", f"![{spec.caption}]({spec.file})", "",
+                  f"`{spec.file}` · {model} · `{command} --only {spec.name}`"]
+    return "\n".join(lines) + "\n"
+
+
 @dataclass
 class Result:
     """What :func:`regenerate` made: one row per figure, and the models used."""
@@ -364,6 +402,7 @@ def regenerate(
     cache_dir: str | os.PathLike | None = ".aelib-cache",
     retrain: bool = False,
     progress: Callable[[str], None] = lambda message: None,
+    command: str = "python -m aelib figures",
 ) -> Result:
     """Draw the chosen figures (all by default) into ``out``.
 
@@ -376,6 +415,9 @@ def regenerate(
         cache_dir: where trained models are kept; ``None`` keeps none.
         retrain: train again even when the cache has a matching model.
         progress: called with one-line progress messages.
+        command: the command line to name in the gallery.
+
+    When every figure is drawn, ``out/README.md`` gets a gallery of them.
 
     Returns:
         A :class:`Result` with figure, file and seconds per figure, and each
@@ -394,4 +436,7 @@ def regenerate(
         rows.append({"figure": spec.number, "file": str(path), "caption": spec.caption,
                      "seconds": time.perf_counter() - start})
     models = {k: m.info for k, m in run.models.items()}
+    if len(specs) == len(FIGURES):
+        with atomic_path(out / "README.md") as tmp:
+            tmp.write_text(gallery(specs, models, data, seed, command))
     return Result(rows, models, data.source)

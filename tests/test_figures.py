@@ -59,7 +59,8 @@ def quick_run(tmp_path_factory):
 class TestQuickRegeneration:
     def test_every_figure_is_written(self, quick_run):
         out, _, _ = quick_run
-        assert sorted(p.name for p in out.iterdir()) == sorted(s.file for s in FIGURES.values())
+        files = sorted(s.file for s in FIGURES.values())
+        assert sorted(p.name for p in out.iterdir()) == sorted(files + ["README.md"])
         assert set(PNG_SIZES) | set(GIF_FRAMES) == {s.file for s in FIGURES.values()}
 
     @pytest.mark.parametrize("name, size", PNG_SIZES.items())
@@ -72,6 +73,13 @@ class TestQuickRegeneration:
     def test_gif_has_its_frames(self, quick_run, name, shape):
         frames = aelib.read_gif(quick_run[0] / name)
         assert frames.shape[:3] == shape
+
+    def test_gallery_names_every_figure_and_model(self, quick_run):
+        gallery = (quick_run[0] / "README.md").read_text()
+        assert "Made by `python -m aelib figures --quick` (seed 0) on the embedded MNIST sample" in gallery
+        for spec in FIGURES.values():
+            assert f"]({spec.file})" in gallery and f"--only {spec.name}`" in gallery
+        assert gallery.count("| dense autoencoder | 5 | 200 | 0.0") == 1
 
     def test_progress_and_closing_table(self, quick_run):
         _, _, stdout = quick_run
@@ -132,7 +140,7 @@ class TestCache:
                          "--cache", str(quick_run[1])]) == 0
         changed = [p.name for p in out.iterdir() if p.read_bytes() != b"old"]
         assert changed == ["k_auto0_gen.png"]
-        assert len(list(out.iterdir())) == len(FIGURES)  # no temporary file left
+        assert len(list(out.iterdir())) == len(FIGURES)  # no temporary file, no gallery
 
 
 class TestErrors:
