@@ -16,10 +16,7 @@ import sys
 
 @contextlib.contextmanager
 def _stderr_to_devnull():
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # e.g. a notebook's stream
-        fd = 2
+    fd = 2  # TensorFlow's C++ side writes to descriptor 2, whatever sys.stderr is
     sys.stderr.flush()
     saved = os.dup(fd)
     devnull = os.open(os.devnull, os.O_WRONLY)
