@@ -31,6 +31,10 @@ from .plots import (
 )
 from .training import ReconstructionRecorder, evaluate, reconstruction_frame, to_uint8, train
 
+from ._notebook import register_figure_display
+
+register_figure_display()
+
 __version__ = "0.1.0"
 
 __all__ = [
