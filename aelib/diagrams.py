@@ -40,6 +40,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyBboxPatch, Polygon, Rectangle
 
+from . import plots
 from .data import _describe
 from .models import Autoencoder
 
@@ -197,22 +198,7 @@ def _check_figsize(figsize, ax) -> tuple[float, float] | None:
         return None
     if ax is not None:
         raise ValueError("figsize: give figsize or ax, not both (ax already has a figure)")
-    ok = (
-        isinstance(figsize, (tuple, list))
-        and len(figsize) == 2
-        and all(
-            isinstance(v, (int, float, np.integer, np.floating))
-            and not isinstance(v, bool)
-            and math.isfinite(v)
-            and v > 0
-            for v in figsize
-        )
-    )
-    if not ok:
-        raise ValueError(
-            f"figsize must be (width, height) in inches, two positive numbers, got {figsize!r}"
-        )
-    return float(figsize[0]), float(figsize[1])
+    return plots._check_figsize(figsize, default=None)
 
 
 def _check_ax(ax) -> Axes | None:
