@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 RECIPES = ("aelib", "article")
+#: run up to this many training steps per call into TensorFlow (see train())
+MAX_STEPS_PER_EXECUTION = 50
 #: the default recipe's peak learning rate and the fraction of it it decays to
 PEAK_LEARNING_RATE = 4e-3
 FINAL_LR_FRACTION = 0.01
@@ -101,6 +103,10 @@ class ReconstructionRecorder(keras.callbacks.Callback):
         self._epochs_seen = 0
         self._step0 = 0
 
+    def frame_steps(self, steps: int) -> list[int]:
+        """The steps (1-based, within an epoch of ``steps``) after which frames are taken."""
+        return [math.ceil((j + 1) * steps / self.per_epoch) for j in range(self.per_epoch)]
+
     def _record(self, step: int) -> None:
         recon = keras.ops.convert_to_numpy(self.model(self.images, training=False))
         self.frames.append(reconstruction_frame(self.images, recon))
@@ -126,7 +132,7 @@ class ReconstructionRecorder(keras.callbacks.Callback):
             steps = 1
         self._step0 = self._epochs_seen * steps
         # step (1-based, within the epoch) after which each frame is taken
-        self._marks = [math.ceil((j + 1) * steps / self.per_epoch) for j in range(self.per_epoch)]
+        self._marks = self.frame_steps(steps)
 
     def on_train_batch_end(self, batch, logs=None):
         while self._marks and batch + 1 >= self._marks[0]:
@@ -151,6 +157,24 @@ def _set_output_bias(ae: Autoencoder, x: np.ndarray) -> None:
         return
     p = np.clip(target, 1e-3, 1 - 1e-3)
     layer.bias.assign(np.log(p / (1 - p)).astype(np.float32))
+
+
+def _steps_per_execution(steps: int, marks: Sequence[int]) -> int:
+    """The most steps per execution (<= 50) that end on every frame and epoch boundary.
+
+    Keras then calls back only between executions, so a frame lands exactly on
+    its step only when the execution length divides it.
+    """
+    for n in range(min(MAX_STEPS_PER_EXECUTION, steps), 1, -1):
+        if steps % n == 0 and all(m % n == 0 for m in marks):
+            return n
+    return 1
+
+
+def _set_steps_per_execution(model: keras.Model, n: int) -> None:
+    if model.steps_per_execution != n:
+        model.steps_per_execution = n
+        model.train_function = model.test_function = None  # traced again for the new n
 
 
 def _optimizer(recipe: str, total_steps: int, learning_rate: float | None):
@@ -178,7 +202,10 @@ def train(
     """Train an autoencoder to reconstruct ``x`` (MSE loss, Adam).
 
     The first call compiles the model with the recipe's optimizer; later calls
-    continue with the same optimizer state.
+    continue with the same optimizer state. For speed, up to 50 steps run per
+    call into TensorFlow (``steps_per_execution``), chosen so that epochs and
+    the recorder's frames fall on execution boundaries; callbacks' batch hooks
+    therefore run once per execution, not once per step.
 
     Args:
         autoencoder: from :func:`dense_autoencoder` or :func:`conv_autoencoder`.
@@ -238,6 +265,9 @@ def train(
             _set_output_bias(autoencoder, x)
         total_steps = epochs * math.ceil(len(x) / batch_size)
         model.compile(optimizer=_optimizer(recipe, total_steps, learning_rate), loss="mse")
+    steps = math.ceil(len(x) / batch_size)
+    marks = snapshots.frame_steps(steps) if snapshots is not None else []
+    _set_steps_per_execution(model, _steps_per_execution(steps, marks))
 
     cbs = list(callbacks) + ([snapshots] if snapshots is not None else [])
     return model.fit(

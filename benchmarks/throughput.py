@@ -1,0 +1,100 @@
+"""Training throughput: aelib.train against a plain model.fit of the same model.
+
+In one process, for each model: the plain article recipe (model.fit on numpy
+arrays, default settings: one step per call into TensorFlow), and aelib.train
+with and without the reconstruction recorder (1 frame per epoch for the dense
+model, 20 for the conv one). Each variant is warmed up with one epoch, then
+timed for --reps single epochs, interleaved so that the machine's noise hits
+all variants alike; the medians and their ratios are reported and written
+into docs/benchmarks.md.
+
+    python benchmarks/throughput.py --data ../shared/data/mnist.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+
+import aelib  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import machine, markdown_table, write_section  # noqa: E402
+
+SETTINGS = {"dense": (aelib.dense_autoencoder, 200, 1), "conv": (aelib.conv_autoencoder, 150, 20)}
+
+
+def variants(kind, x):
+    build, batch_size, per_epoch = SETTINGS[kind]
+
+    plain = build(seed=0).model
+    plain.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+
+    def fit_plain():
+        plain.fit(x, x, batch_size=batch_size, epochs=1, verbose=0)
+
+    def fit_aelib(recorder):
+        ae = build(seed=0)
+
+        def fit():
+            aelib.train(ae, x, epochs=1, batch_size=batch_size, verbose=0,
+                        snapshots=recorder() if recorder else None)
+
+        return fit
+
+    return {
+        "plain model.fit": fit_plain,
+        "aelib.train": fit_aelib(None),
+        "aelib.train + recorder": fit_aelib(
+            lambda: aelib.ReconstructionRecorder(x[:8], per_epoch=per_epoch)),
+    }
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=os.environ.get("AELIB_MNIST"))
+    p.add_argument("--models", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--no-write", action="store_true")
+    args = p.parse_args(argv)
+    data = aelib.load_mnist(args.data) if args.data else aelib.load_mnist()
+    x = data.x_train
+    rows = []
+    for kind in args.models:
+        fits = variants(kind, x)
+        for fit in fits.values():
+            fit()  # warm-up: tracing, first-epoch allocations
+        speeds = {name: [] for name in fits}
+        for _ in range(args.reps):
+            for name, fit in fits.items():
+                start = time.perf_counter()
+                fit()
+                speeds[name].append(len(x) / (time.perf_counter() - start))
+        base = statistics.median(speeds["plain model.fit"])
+        for name, values in speeds.items():
+            median = statistics.median(values)
+            rows.append([kind, name, f"{median:,.0f}", f"{min(values):,.0f} - {max(values):,.0f}",
+                         f"{median / base:.2f}x"])
+            print(" | ".join(rows[-1]), flush=True)
+    header = ["model", "variant", "images/s (median)", "range", "vs plain fit"]
+    body = (
+        "## Training throughput\n\n"
+        f"`python benchmarks/throughput.py` ({args.reps} timed epochs each, interleaved, after "
+        f"one warm-up epoch) on {len(x):,} training images; machine: {machine()}. "
+        "This machine is shared and noisy: compare ratios within this table only.\n\n"
+        + markdown_table(header, rows)
+    )
+    if not args.no_write:
+        write_section("throughput", body)
+        print("wrote docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()
