@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import imageio.v3 as iio
 import numpy as np
+from PIL import Image, ImageSequence
 
 from ._io import atomic_path
 from .data import _describe, check_images, check_positive_int, tile_images
@@ -66,11 +67,14 @@ def save_gif(frames, path: str | os.PathLike, fps: float = 10.0, loop: int = 0) 
 
 
 def read_gif(path: str | os.PathLike) -> np.ndarray:
-    """Read every frame of a GIF: ``(n, H, W, 3) uint8``."""
-    # mode="RGB": Pillow may hand back the first frame of a grey GIF as 'L'
-    # and the rest as RGB; ask for RGB throughout
-    frames = iio.imread(path, index=None, mode="RGB")
-    return frames if frames.ndim == 4 else frames[np.newaxis]
+    """Read every frame of a GIF: ``(n, H, W, 3) uint8``.
+
+    Read with Pillow frame by frame, each converted to RGB: Pillow hands back
+    the first frame of a grey GIF as 'L' and later ones as RGB, and imageio's
+    reader trips over some palettes.
+    """
+    with Image.open(path) as image:
+        return np.stack([np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(image)])
 
 
 def interpolation_frames(
