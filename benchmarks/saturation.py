@@ -2,7 +2,7 @@
 
 Trains the dense autoencoder for its first 600 steps (2 epochs, batch 200) on
 full MNIST three ways and, every 50 steps, reports on 2,000 training images:
-the batch loss, the share of codings pinned at |c| > 0.99, and how much the
+the running loss, the share of codings pinned at |c| > 0.99, and how much the
 codings still differ between images (their standard deviation across images,
 averaged over the 16 coordinates; 0 means every image gets the same codings,
 so the decoder can only draw the mean image).
@@ -41,12 +41,12 @@ class Probe(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._probe(0, float("nan"))
-        self.step = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        if self.step % EVERY == 0:
-            self._probe(self.step, float(logs["loss"]))
+        # aelib.train runs several steps per call, so count the optimizer's steps
+        step = int(self.model.optimizer.iterations.numpy())
+        if step % EVERY == 0:
+            self._probe(step, float(logs["loss"]))
 
 
 def run(variant, data, seed):
@@ -69,7 +69,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     data = aelib.load_mnist(args.data) if args.data else aelib.load_mnist()
     print(f"data: {data.source}, seed {args.seed}")
-    print("| variant | step | batch loss | codings at abs > 0.99 | codings' spread across images |")
+    print("| variant | step | loss (epoch mean so far) | codings at abs > 0.99 | codings' spread across images |")
     print("|---|---|---|---|---|")
     for variant in ("article", "article + warm-up", "aelib"):
         for step, loss, sat, spread in run(variant, data, args.seed):
