@@ -3,9 +3,9 @@
 In one process, for each model: the plain article recipe (model.fit on numpy
 arrays, default settings: one step per call into TensorFlow), and aelib.train
 with and without the reconstruction recorder (1 frame per epoch for the dense
-model, 20 for the conv one). Each variant is warmed up with one epoch, then
-timed for --reps single epochs, interleaved so that the machine's noise hits
-all variants alike; the medians and their ratios are reported and written
+model, 20 for the conv one). Each variant is warmed up with one call, then
+timed for --reps calls of --epochs epochs, interleaved so that the machine's
+noise hits all variants alike; the medians and their ratios are reported and written
 into docs/benchmarks.md.
 
     python benchmarks/throughput.py --data ../shared/data/mnist.npz
@@ -31,20 +31,20 @@ from _common import machine, markdown_table, write_section  # noqa: E402
 SETTINGS = {"dense": (aelib.dense_autoencoder, 200, 1), "conv": (aelib.conv_autoencoder, 150, 20)}
 
 
-def variants(kind, x):
+def variants(kind, x, epochs):
     build, batch_size, per_epoch = SETTINGS[kind]
 
     plain = build(seed=0).model
     plain.compile(optimizer=keras.optimizers.Adam(), loss="mse")
 
     def fit_plain():
-        plain.fit(x, x, batch_size=batch_size, epochs=1, verbose=0)
+        plain.fit(x, x, batch_size=batch_size, epochs=epochs, verbose=0)
 
     def fit_aelib(recorder):
         ae = build(seed=0)
 
         def fit():
-            aelib.train(ae, x, epochs=1, batch_size=batch_size, verbose=0,
+            aelib.train(ae, x, epochs=epochs, batch_size=batch_size, verbose=0,
                         snapshots=recorder() if recorder else None)
 
         return fit
@@ -61,14 +61,15 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=os.environ.get("AELIB_MNIST"))
     p.add_argument("--models", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
-    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=3, help="epochs per timed call")
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
     data = aelib.load_mnist(args.data) if args.data else aelib.load_mnist()
     x = data.x_train
     rows = []
     for kind in args.models:
-        fits = variants(kind, x)
+        fits = variants(kind, x, args.epochs)
         for fit in fits.values():
             fit()  # warm-up: tracing, first-epoch allocations
         speeds = {name: [] for name in fits}
@@ -76,7 +77,7 @@ def main(argv=None):
             for name, fit in fits.items():
                 start = time.perf_counter()
                 fit()
-                speeds[name].append(len(x) / (time.perf_counter() - start))
+                speeds[name].append(args.epochs * len(x) / (time.perf_counter() - start))
         base = statistics.median(speeds["plain model.fit"])
         for name, values in speeds.items():
             median = statistics.median(values)
@@ -86,8 +87,9 @@ def main(argv=None):
     header = ["model", "variant", "images/s (median)", "range", "vs plain fit"]
     body = (
         "## Training throughput\n\n"
-        f"`python benchmarks/throughput.py` ({args.reps} timed epochs each, interleaved, after "
-        f"one warm-up epoch) on {len(x):,} training images; machine: {machine()}. "
+        f"`python benchmarks/throughput.py --reps {args.reps} --epochs {args.epochs}` "
+        f"({args.reps} timed calls of {args.epochs} epochs each, interleaved, after one warm-up "
+        f"call) on {len(x):,} training images; machine: {machine()}. "
         "This machine is shared and noisy: compare ratios within this table only.\n\n"
         + markdown_table(header, rows)
     )
