@@ -68,7 +68,7 @@ class ModelSpec:
 MODELS = {
     "dense": ModelSpec("dense", dense_autoencoder, epochs=50, batch_size=200, quick_epochs=5,
                        snapshot_per_epoch=1),
-    "conv": ModelSpec("conv", conv_autoencoder, epochs=10, batch_size=150, quick_epochs=2,
+    "conv": ModelSpec("conv", conv_autoencoder, epochs=10, batch_size=150, quick_epochs=6,
                       snapshot_per_epoch=20, snapshot_epochs=5),
 }
 

@@ -31,9 +31,10 @@ PNG_SIZES = {
     "k_auto_conv1_kerpca2d-all.png": (486, 594),
     "k_auto0_rec-test.png": (150, 880),
 }
-GIF_FRAMES = {  # quick mode: 1 + epochs * frames per epoch
-    "k_auto0_rec0_low.gif": (1 + MODELS["dense"].quick_epochs * 1, 56, 224),
-    "k_auto_conv1_rec.gif": (1 + MODELS["conv"].quick_epochs * 20, 56, 224),
+DENSE, CONV = MODELS["dense"], MODELS["conv"]
+GIF_FRAMES = {  # quick mode: 1 + recorded epochs * frames per epoch
+    "k_auto0_rec0_low.gif": (1 + DENSE.quick_epochs * 1, 56, 224),
+    "k_auto_conv1_rec.gif": (1 + min(CONV.quick_epochs, CONV.snapshot_epochs) * 20, 56, 224),
     "k_auto0_inter.gif": (75, 84, 196),
 }
 
@@ -76,14 +77,14 @@ class TestQuickRegeneration:
         assert "Made by `python -m aelib figures --quick` (seed 0) on the embedded MNIST sample" in gallery
         for spec in FIGURES.values():
             assert f"]({spec.file})" in gallery and f"--only {spec.name}`" in gallery
-        assert gallery.count("| dense autoencoder | 5 | 200 | 0.0") == 1
+        assert gallery.count(f"| dense autoencoder | {DENSE.quick_epochs} | 200 | 0.0") == 1
 
     def test_progress_and_closing_table(self, quick_run):
         _, _, stdout = quick_run
         assert "data: sample (6000 train / 1000 test); quick run, seed 0" in stdout
         assert "[1/15] figure 1: k_auto0.png" in stdout
-        assert "dense autoencoder: epoch 5/5" in stdout
-        assert "conv autoencoder: epoch 2/2" in stdout
+        assert f"dense autoencoder: epoch {DENSE.quick_epochs}/{DENSE.quick_epochs}" in stdout
+        assert f"conv autoencoder: epoch {CONV.quick_epochs}/{CONV.quick_epochs}" in stdout
         table = stdout[stdout.index("figure  file"):]
         assert all(spec.file in table for spec in FIGURES.values())
         assert "dense autoencoder: test MSE 0.0" in table and "conv autoencoder: test MSE 0.0" in table
@@ -118,7 +119,7 @@ class TestCache:
         code = cli.main(["figures", "--quick", "--only", "k_auto0_gen", "--seed", "1",
                          "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache2")])
         assert code == 0
-        assert "epoch 1/5" in capsys.readouterr().out  # seed 1: trained anew
+        assert f"epoch 1/{DENSE.quick_epochs}" in capsys.readouterr().out  # seed 1: trained anew
 
     def test_same_seed_gives_pixel_identical_pngs(self, quick_run, tmp_path):
         names = ["k_auto0_gen", "k_auto0_kerpca2d-all", "k_auto0_enc-hist"]
