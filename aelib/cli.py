@@ -77,7 +77,7 @@ def _load_data(args, say):
             return aelib.load_mnist(args.data)
         if os.environ.get(aelib.data.ENV_VAR):
             return aelib.load_mnist(source="env")
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, TypeError) as err:
         raise _Usage(f"--data: {err}") from err
     try:
         with warnings.catch_warnings():

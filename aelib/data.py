@@ -244,22 +244,24 @@ def _read_npz(path: Path, name: str) -> tuple[np.ndarray, ...]:
     if not path.is_file():
         raise FileNotFoundError(f"{name}: no MNIST file at {str(path)!r}")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            missing = [k for k in _KEYS if k not in f.files]
-            if missing:
-                raise ValueError(
-                    f"{name}: {str(path)!r} is not an MNIST npz: expected keys {list(_KEYS)}, "
-                    f"it has {sorted(f.files)}"
-                )
-            return tuple(f[k] for k in _KEYS)
-    except (OSError, zipfile.BadZipFile, EOFError) as err:
-        raise ValueError(
-            f"{name}: {str(path)!r} is not a readable .npz file ({err})"
-        ) from err
-    except ValueError as err:
-        if "MNIST npz" in str(err):
-            raise
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded as f:
+                found = sorted(f.files)
+                arrays = {k: f[k] for k in _KEYS if k in found}  # object arrays fail here
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
         raise ValueError(f"{name}: {str(path)!r} is not a readable .npz file ({err})") from err
+    if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy array
+        raise ValueError(
+            f"{name}: {str(path)!r} is not a readable .npz file (it holds one array of shape "
+            f"{loaded.shape}, not the named arrays of an .npz archive)"
+        )
+    if len(arrays) < len(_KEYS):
+        raise ValueError(
+            f"{name}: {str(path)!r} is not an MNIST npz: expected keys {list(_KEYS)}, "
+            f"it has {found}"
+        )
+    return tuple(arrays[k] for k in _KEYS)
 
 
 def _to_dataset(arrays: tuple[np.ndarray, ...], source: str) -> Dataset:

@@ -288,6 +288,6 @@ def evaluate(autoencoder: Autoencoder, x: np.ndarray, batch_size: int = 1000) ->
     total = 0.0
     for i in range(0, len(x), batch_size):
         chunk = x[i : i + batch_size]
-        err = _predict(autoencoder.model, chunk) - chunk
+        err = _predict(autoencoder.model, chunk, batch_size) - chunk
         total += float(np.square(err, dtype=np.float64).sum())
     return total / x.size

@@ -43,6 +43,19 @@ def corrupt_file(tmp_path):
     return path
 
 
+def bare_npy(tmp_path):
+    path = tmp_path / "array.npz"
+    with open(path, "wb") as f:
+        np.save(f, np.zeros((2, 28, 28), np.uint8))
+    return path
+
+
+def object_arrays(tmp_path):
+    labels = np.empty(2, dtype=object)
+    return npz(tmp_path, x_train=np.zeros((2, 28, 28), np.uint8), y_train=labels,
+               x_test=np.zeros((2, 28, 28), np.uint8), y_test=labels)
+
+
 def wrong_keys(tmp_path):
     return npz(tmp_path, images=np.zeros((2, 28, 28), np.uint8))
 
@@ -70,6 +83,8 @@ CASES = [
     ("input_shape of rank 2", lambda tp: aelib.dense_autoencoder(input_shape=(28, 28)), ValueError, r"input_shape must be \(height, width, channels\).*\(28, 28\)"),
     ("missing data file", lambda tp: aelib.load_mnist(tp / "nope.npz"), FileNotFoundError, r"path: no MNIST file at .*nope\.npz"),
     ("corrupt file", lambda tp: aelib.load_mnist(corrupt_file(tp)), ValueError, r"path: .*corrupt\.npz' is not a readable \.npz file"),
+    ("a .npy array named .npz", lambda tp: aelib.load_mnist(bare_npy(tp)), ValueError, r"path: .*array\.npz' is not a readable \.npz file \(it holds one array of shape \(2, 28, 28\)"),
+    ("an npz of pickled objects", lambda tp: aelib.load_mnist(object_arrays(tp)), ValueError, r"path: .*data\.npz' is not a readable \.npz file \(.*allow_pickle"),
     ("npz without the keys", lambda tp: aelib.load_mnist(wrong_keys(tp)), ValueError, r"not an MNIST npz: expected keys \['x_train', 'y_train', 'x_test', 'y_test'\], it has \['images'\]"),
     ("unknown source", lambda tp: aelib.load_mnist(source="internet"), ValueError, r"source must be one of \('file', 'env', 'keras', 'sample'\) or None, got 'internet'"),
     ("epochs 0", lambda tp: train_fresh(epochs=0), ValueError, r"epochs must be an integer >= 1, got 0"),
