@@ -30,6 +30,7 @@ __all__ = [
     "train",
     "evaluate",
     "ReconstructionRecorder",
+    "EpochMSE",
     "reconstruction_frame",
     "to_uint8",
     "RECIPES",
@@ -142,6 +143,28 @@ class ReconstructionRecorder(keras.callbacks.Callback):
         while self._marks:  # data shorter than announced: finish the epoch's frames
             self._record(self._step0 + self._marks.pop(0))
         self._epochs_seen += 1
+
+
+class EpochMSE(keras.callbacks.Callback):
+    """Scores images with :func:`evaluate` after every epoch.
+
+    Unlike ``validation_data``, the score is the plain pixel MSE of the model
+    as it stands, and it is kept in ``values`` (one float per epoch).
+
+    Example:
+        >>> probe = EpochMSE(ae, data.x_test)  # doctest: +SKIP
+        >>> train(ae, data.x_train, epochs=5, batch_size=200, callbacks=[probe])  # doctest: +SKIP
+        >>> probe.values  # doctest: +SKIP
+    """
+
+    def __init__(self, autoencoder: Autoencoder, x: np.ndarray):
+        super().__init__()
+        self.autoencoder = autoencoder
+        self.x = check_images(x, "x", shape=autoencoder.input_shape)
+        self.values: list[float] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.values.append(evaluate(self.autoencoder, self.x))
 
 
 def _set_output_bias(ae: Autoencoder, x: np.ndarray) -> None:

@@ -18,9 +18,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-
 import aelib  # noqa: E402
+from aelib.training import EpochMSE  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine, markdown_table, write_section  # noqa: E402
@@ -33,21 +32,10 @@ SETTINGS = {  # the article's: epochs, batch size
 }
 
 
-class TestMSE(keras.callbacks.Callback):
-    """Test MSE after every epoch."""
-
-    def __init__(self, ae, x_test):
-        super().__init__()
-        self.ae, self.x_test, self.values = ae, x_test, []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.values.append(aelib.evaluate(self.ae, self.x_test))
-
-
 def run(kind, recipe, seed, data, epochs):
     build, _, batch_size = SETTINGS[kind]
     ae = build(seed=seed)
-    probe = TestMSE(ae, data.x_test)
+    probe = EpochMSE(ae, data.x_test)
     start = time.perf_counter()
     history = aelib.train(ae, data.x_train, epochs=epochs, batch_size=batch_size, seed=seed,
                           recipe=recipe, callbacks=[probe], verbose=0)

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import keras
 import pytest
 
 import aelib
+from aelib.training import EpochMSE
 
 pytestmark = pytest.mark.slow
 
 
-class MSEProbe(keras.callbacks.Callback):
-    def __init__(self, ae, x_test):
-        super().__init__()
-        self.ae, self.x_test, self.values = ae, x_test, []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.values.append(aelib.evaluate(self.ae, self.x_test))
-
-
 def test_dense_beats_the_article_on_full_mnist(full_mnist):
     ae = aelib.dense_autoencoder(seed=0)
-    probe = MSEProbe(ae, full_mnist.x_test)
+    probe = EpochMSE(ae, full_mnist.x_test)
     history = aelib.train(ae, full_mnist.x_train, epochs=50, batch_size=200, seed=0,
                           callbacks=[probe], verbose=0)
     assert sum(loss > 0.06 for loss in history.history["loss"]) <= 2  # no plateau

@@ -39,6 +39,14 @@ class TestTraining:
         other = aelib.train(ae, sample.x_train[:2000], epochs=2, batch_size=200, seed=1, verbose=0)
         assert other.history["loss"] != runs[0]
 
+    def test_epoch_mse_scores_every_epoch(self, sample):
+        ae = aelib.dense_autoencoder(seed=0)
+        probe = aelib.training.EpochMSE(ae, sample.x_test)
+        aelib.train(ae, sample.x_train[:2000], epochs=3, batch_size=200, seed=0,
+                    callbacks=[probe], verbose=0)
+        assert len(probe.values) == 3 and probe.values[2] < probe.values[0]
+        assert probe.values[-1] == pytest.approx(aelib.evaluate(ae, sample.x_test))
+
     def test_evaluate_is_the_pixel_mse(self, sample):
         ae = aelib.dense_autoencoder(seed=0)
         x = sample.x_test[:100]
