@@ -11,9 +11,9 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from ._io import atomic_path
-from .data import _describe, check_images, check_positive_int, tile_images
+from .data import _describe, check_images, check_positive_int
 from .models import Autoencoder
-from .training import to_uint8
+from .training import grid_frame
 
 __all__ = ["save_gif", "read_gif", "interpolation_frames"]
 
@@ -144,8 +144,4 @@ def interpolation_frames(
         walk.append(codings[-1][None])
     walk = np.concatenate(walk)  # (frames, per_set, n_codings)
     images = autoencoder.decode(walk.reshape(-1, walk.shape[-1])).reshape(len(walk), per_set, *shape)
-    frames = []
-    for decoded in images:
-        frame = to_uint8(tile_images(decoded, n_rows, n_cols))
-        frames.append(frame[..., 0] if frame.shape[-1] == 1 else frame)
-    return frames
+    return [grid_frame(decoded, n_rows, n_cols) for decoded in images]

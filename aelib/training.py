@@ -32,6 +32,7 @@ __all__ = [
     "ReconstructionRecorder",
     "EpochMSE",
     "reconstruction_frame",
+    "grid_frame",
     "to_uint8",
     "RECIPES",
 ]
@@ -49,6 +50,14 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(images) * 255.0), 0, 255).astype(np.uint8)
 
 
+def grid_frame(images: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:
+    """One GIF frame: ``(n_rows * n_cols, H, W, C)`` floats in [0, 1] tiled as
+    ``uint8``, ``(n_rows * H, n_cols * W)`` for grey images, with the channel
+    axis otherwise."""
+    frame = to_uint8(tile_images(images, n_rows, n_cols))
+    return frame[..., 0] if frame.shape[-1] == 1 else frame
+
+
 def reconstruction_frame(originals: np.ndarray, reconstructions: np.ndarray) -> np.ndarray:
     """The article's frame: originals in the top row, reconstructions below.
 
@@ -64,9 +73,7 @@ def reconstruction_frame(originals: np.ndarray, reconstructions: np.ndarray) -> 
             "originals and reconstructions must have the same shape, got "
             f"{np.shape(originals)} and {np.shape(reconstructions)}"
         )
-    pair = np.concatenate([originals, reconstructions])
-    frame = to_uint8(tile_images(pair, 2, len(originals)))
-    return frame[..., 0] if frame.shape[-1] == 1 else frame
+    return grid_frame(np.concatenate([originals, reconstructions]), 2, len(originals))
 
 
 class ReconstructionRecorder(keras.callbacks.Callback):
@@ -283,12 +290,11 @@ def train(
     model = autoencoder.model
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
+    steps = math.ceil(len(x) / batch_size)  # per epoch
     if getattr(model, "optimizer", None) is None:  # a fresh model: set it up with the recipe
         if recipe == "aelib":
             _set_output_bias(autoencoder, x)
-        total_steps = epochs * math.ceil(len(x) / batch_size)
-        model.compile(optimizer=_optimizer(recipe, total_steps, learning_rate), loss="mse")
-    steps = math.ceil(len(x) / batch_size)
+        model.compile(optimizer=_optimizer(recipe, epochs * steps, learning_rate), loss="mse")
     marks = snapshots.frame_steps(steps) if snapshots is not None else []
     _set_steps_per_execution(model, _steps_per_execution(steps, marks))
 
