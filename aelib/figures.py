@@ -12,6 +12,7 @@ file and the next run picks up from the cache.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -234,6 +235,11 @@ class Run:
     models: dict[str, TrainedModel] = field(default_factory=dict)
     _codings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
+    @functools.cached_property
+    def data_fingerprint(self) -> str:
+        """The data's fingerprint, hashed once per run (it reads every pixel)."""
+        return self.data.fingerprint()
+
     def config(self, kind: str) -> dict:
         """Everything that decides a trained model: a cache entry must match it."""
         spec = MODELS[kind]
@@ -246,7 +252,7 @@ class Run:
             "batch_size": spec.batch_size,
             "seed": self.seed,
             "snapshots": [spec.n_snapshots, spec.snapshot_per_epoch, spec.snapshot_epochs],
-            "data": self.data.fingerprint(),
+            "data": self.data_fingerprint,
             "data_source": "sample" if self.data.is_sample else "full",
         }
 
