@@ -1,0 +1,476 @@
+"""Measurements behind ``aelib report``: the numbers that check the article's claims.
+
+* :func:`digit_classifier` / :func:`train_digit_classifier`: a small CNN that
+  reads generated digits (>= 99% test accuracy on full MNIST in 3 epochs).
+* :func:`generation_scores`: how confidently, and as which digits, the
+  classifier reads a batch of images (e.g. digits decoded from random codings).
+* :func:`ks_normality`: how far each coding coordinate is from the normal the
+  generator samples from.
+* :func:`digit_silhouette`: how well one digit separates from the others in
+  coding space.
+* :func:`knn_accuracy`: how well the codings keep the digit's identity.
+
+Everything except the classifier is a pure function of numpy arrays, checked
+up front with errors that name the argument, what was expected and what came.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import scipy.stats
+from sklearn.metrics import silhouette_samples
+from sklearn.neighbors import KNeighborsClassifier
+
+from .data import Dataset, _describe, check_images, check_labels, check_positive_int
+from .models import _check_input_shape, _Init
+
+__all__ = [
+    "GenerationScores",
+    "digit_classifier",
+    "train_digit_classifier",
+    "generation_scores",
+    "ks_normality",
+    "digit_silhouette",
+    "knn_accuracy",
+    "N_DIGITS",
+    "PROBABILITY_ATOL",
+]
+
+#: MNIST's classes, 0..9.
+N_DIGITS = 10
+#: how far a row of probabilities may sum from 1 (float32 softmax is within ~1e-6).
+PROBABILITY_ATOL = 1e-4
+#: the classifier's default recipe: Adam with a cosine decay from this peak ...
+CLASSIFIER_LEARNING_RATE = 3e-3
+#: ... down to this fraction of it over the run.
+CLASSIFIER_FINAL_LR_FRACTION = 0.01
+
+
+# --------------------------------------------------------------------------
+# input checks
+# --------------------------------------------------------------------------
+def _check_matrix(x, name: str, what: str = "codings") -> np.ndarray:
+    """Check a finite ``(N, D)`` numeric array with N, D >= 1; return it as float64."""
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except Exception as err:  # pragma: no cover - exotic inputs
+            raise TypeError(f"{name} must be an (N, D) array of {what}, got {_describe(x)}") from err
+    if x.dtype.kind not in "uif":
+        raise TypeError(f"{name} must hold numbers, got {_describe(x)}")
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be a rank-2 (N, D) array of {what}, got {_describe(x)}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} is empty: expected at least one row and one column, got {_describe(x)}")
+    x = x.astype(np.float64, copy=False)
+    if not np.isfinite(x).all():
+        bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+        raise ValueError(f"{name} must be finite, got {bad} NaN or inf values in {_describe(x)}")
+    return x
+
+
+def _check_row_labels(y, n: int, name: str, rows_name: str) -> np.ndarray:
+    """Check 1-D integer labels, one per row of ``rows_name``; return them as int64."""
+    y = np.asarray(y)
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be a 1-D array of integer labels, got {_describe(y)}")
+    if len(y) != n:
+        raise ValueError(
+            f"{name} must have one label per row of {rows_name}: {rows_name} has {n} rows, "
+            f"{name} has {len(y)} labels"
+        )
+    return y.astype(np.int64, copy=False)
+
+
+def _check_seed(seed) -> int | None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an int or None, got {_describe(seed)}")
+    return None if seed is None else int(seed)
+
+
+def _check_number(value, name: str, lo: float, hi: float, *, lo_open: bool = False) -> float:
+    """``value`` as a float in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``), else raise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {_describe(value)}")
+    value = float(value)
+    low_ok = value > lo if lo_open else value >= lo
+    if not (math.isfinite(value) and low_ok and value <= hi):
+        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}]"
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------
+# the digit classifier
+# --------------------------------------------------------------------------
+def digit_classifier(
+    input_shape: Sequence[int] = (28, 28, 1),
+    n_classes: int = N_DIGITS,
+    seed: int | None = None,
+) -> keras.Model:
+    """A small CNN that reads digits: images -> class probabilities.
+
+    Conv2D 16@5x5 relu -> MaxPool 2 -> Conv2D 32@5x5 relu -> MaxPool 2 ->
+    Flatten -> Dense 128 relu -> Dense ``n_classes`` softmax (both convs
+    "valid"; 80,202 parameters for 28x28x1). With
+    :func:`train_digit_classifier`'s defaults (3 epochs, batch 128, Adam with
+    a cosine-decayed learning rate) it reaches 99.1-99.25% test accuracy on
+    full MNIST in about 15 CPU-seconds (10-20 s wall) on two cores.
+
+    Args:
+        input_shape: ``(H, W, C)`` of one image; H and W must be at least 16
+            (two 5x5 valid convs, each followed by a 2x pooling).
+        n_classes: number of classes (>= 2).
+        seed: seeds every kernel initializer, so the same seed gives the same
+            weights.
+
+    Returns:
+        An uncompiled ``keras.Model`` named ``"digit_classifier"`` from
+        ``(N, H, W, C)`` images to ``(N, n_classes)`` softmax probabilities.
+
+    Example:
+        >>> model = digit_classifier(seed=0)
+        >>> model.output_shape, model.count_params()
+        ((None, 10), 80202)
+    """
+    shape = _check_input_shape(input_shape)
+    if shape[0] < 16 or shape[1] < 16:
+        raise ValueError(
+            f"input_shape must have height and width >= 16 (two 5x5 convs and two 2x poolings), "
+            f"got {shape}"
+        )
+    n_classes = check_positive_int(n_classes, "n_classes")
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be >= 2, got {n_classes}")
+    seed = _check_seed(seed)
+    he = _Init("he_uniform", seed)  # relu layers
+    glorot = _Init("glorot_uniform", None if seed is None else seed + 100)  # the softmax layer
+    layers = keras.layers
+
+    inputs = keras.Input(shape, name="images")
+    h = layers.Conv2D(16, 5, activation="relu", kernel_initializer=he(), name="conv1")(inputs)
+    h = layers.MaxPooling2D(2, name="pool1")(h)
+    h = layers.Conv2D(32, 5, activation="relu", kernel_initializer=he(), name="conv2")(h)
+    h = layers.MaxPooling2D(2, name="pool2")(h)
+    h = layers.Flatten(name="flatten")(h)
+    h = layers.Dense(128, "relu", kernel_initializer=he(), name="hidden1")(h)
+    outputs = layers.Dense(n_classes, "softmax", kernel_initializer=glorot(), name="probabilities")(h)
+    return keras.Model(inputs, outputs, name="digit_classifier")
+
+
+def train_digit_classifier(
+    data: Dataset,
+    *,
+    epochs: int = 3,
+    batch_size: int = 128,
+    learning_rate: float = CLASSIFIER_LEARNING_RATE,
+    seed: int | None = 0,
+    verbose: int | str = 0,
+) -> tuple[keras.Model, float]:
+    """Build a :func:`digit_classifier`, fit it on ``data``'s train split, score it on its test split.
+
+    Adam with a cosine decay from ``learning_rate`` to 1% of it over the run,
+    sparse categorical cross-entropy, 50 steps per call into TensorFlow.
+
+    Measured on two shared CPU cores (TF 2.21), defaults: full MNIST, 99.21%,
+    99.17%, 99.24% and 99.11% test accuracy (seeds 0-3), each in about 15
+    CPU-seconds (9-19 s wall, with predicting the test set); the embedded
+    sample (6,000 train images), 96.4% in about 3 s.
+
+    Args:
+        data: an :class:`aelib.Dataset` with digit labels 0..9.
+        epochs, batch_size: integers >= 1.
+        learning_rate: Adam's peak learning rate.
+        seed: seeds the weights and the shuffling (repeatable on one machine);
+            None for a fresh random run.
+        verbose: passed to ``model.fit``.
+
+    Returns:
+        ``(model, accuracy)``: the trained, compiled model and its top-1
+        accuracy on ``data.x_test`` / ``data.y_test``, a float in [0, 1].
+
+    Example:
+        >>> data = load_mnist("mnist.npz")  # doctest: +SKIP
+        >>> model, accuracy = train_digit_classifier(data, seed=0)  # doctest: +SKIP
+        >>> accuracy >= 0.99  # doctest: +SKIP
+        True
+    """
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be an aelib Dataset (from aelib.load_mnist), got {_describe(data)}")
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    learning_rate = _check_number(learning_rate, "learning_rate", 0.0, math.inf, lo_open=True)
+    seed = _check_seed(seed)
+    x_train = check_images(data.x_train, "data.x_train")
+    x_test = check_images(data.x_test, "data.x_test", shape=x_train.shape[1:])
+    y_train = check_labels(data.y_train, len(x_train), "data.y_train", "data.x_train")
+    y_test = check_labels(data.y_test, len(x_test), "data.y_test", "data.x_test")
+    for name, y in (("data.y_train", y_train), ("data.y_test", y_test)):
+        if y.min() < 0 or y.max() >= N_DIGITS:
+            raise ValueError(
+                f"{name} must hold digit labels 0..{N_DIGITS - 1}, got values in "
+                f"[{y.min()}, {y.max()}]"
+            )
+
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    model = digit_classifier(x_train.shape[1:], N_DIGITS, seed=seed)
+    total_steps = epochs * math.ceil(len(x_train) / batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        learning_rate, total_steps, alpha=CLASSIFIER_FINAL_LR_FRACTION
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=50,
+    )
+    model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=verbose)
+    probabilities = model.predict(x_test, batch_size=1000, verbose=0)
+    accuracy = float(np.mean(np.argmax(probabilities, axis=1) == y_test))
+    return model, accuracy
+
+
+# --------------------------------------------------------------------------
+# scores
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GenerationScores:
+    """How a classifier reads a batch of images, from :func:`generation_scores`.
+
+    Attributes:
+        mean_confidence: mean over the images of the top class's probability,
+            in ``[1/K, 1]``.
+        confident_share: share of images whose top probability is at least
+            ``threshold``, in ``[0, 1]``.
+        class_counts: how many images each class is the top class of, a
+            length-K tuple of ints (zeros included) summing to N.
+        threshold: the confidence threshold of ``confident_share``.
+    """
+
+    mean_confidence: float
+    confident_share: float
+    class_counts: tuple[int, ...]
+    threshold: float
+
+    @property
+    def n_samples(self) -> int:
+        """N, the number of images scored."""
+        return sum(self.class_counts)
+
+    @property
+    def n_classes_seen(self) -> int:
+        """How many classes are the top class of at least one image."""
+        return sum(c > 0 for c in self.class_counts)
+
+
+def generation_scores(probabilities, threshold: float = 0.9) -> GenerationScores:
+    """Confidence and class spread of a classifier's probabilities.
+
+    Typically ``probabilities = classifier.predict(ae.generate(n))``: a good
+    generator gives confident readings (high ``mean_confidence`` and
+    ``confident_share``) spread over all digits (no zero in ``class_counts``).
+
+    Args:
+        probabilities: ``(N, K)`` rows of class probabilities (K >= 2): non-negative,
+            each row summing to 1 within ``PROBABILITY_ATOL`` (1e-4).
+        threshold: the confidence that counts as "confident", in [0, 1].
+
+    Returns:
+        A :class:`GenerationScores`. The top class of a row is its first
+        largest entry (so ties, e.g. uniform rows, go to the lowest class).
+
+    Example:
+        >>> import numpy as np
+        >>> s = generation_scores(np.array([[0.95, 0.05], [0.3, 0.7], [0.1, 0.9]]))
+        >>> round(s.mean_confidence, 4), round(s.confident_share, 4), s.class_counts
+        (0.85, 0.6667, (1, 2))
+    """
+    threshold = _check_number(threshold, "threshold", 0.0, 1.0)
+    p = _check_matrix(probabilities, "probabilities", "class probabilities")
+    if p.shape[1] < 2:
+        raise ValueError(f"probabilities must have at least 2 classes (columns), got {_describe(p)}")
+    if p.min() < 0:
+        rows = np.flatnonzero((p < 0).any(axis=1))
+        raise ValueError(
+            f"probabilities must be non-negative, got negative entries in {len(rows)} of {len(p)} rows "
+            f"(row {rows[0]}: min {p[rows[0]].min():g})"
+        )
+    sums = p.sum(axis=1)
+    off = np.flatnonzero(np.abs(sums - 1.0) > PROBABILITY_ATOL)
+    if len(off):
+        raise ValueError(
+            f"probabilities rows must sum to 1 (within {PROBABILITY_ATOL:g}), got {len(off)} of "
+            f"{len(p)} rows that do not (row {off[0]} sums to {sums[off[0]]:g}); "
+            "pass softmax outputs, not logits"
+        )
+    top = p.max(axis=1)
+    counts = np.bincount(np.argmax(p, axis=1), minlength=p.shape[1])
+    return GenerationScores(
+        mean_confidence=float(top.mean()),
+        confident_share=float(np.mean(top >= threshold)),
+        class_counts=tuple(int(c) for c in counts),
+        threshold=threshold,
+    )
+
+
+def ks_normality(codings, sigma: float = 1.0) -> float:
+    """Mean Kolmogorov-Smirnov distance of each coding coordinate from N(0, sigma).
+
+    For each of the D coordinates, the two-sided one-sample KS statistic (the
+    largest gap between the coordinate's empirical CDF and the CDF of
+    N(0, sigma)) computed by ``scipy.stats.kstest(codings[:, j], "norm",
+    args=(0, sigma))``; the statistic is exact (``method`` only changes
+    p-values, which are not used). 0 means the codings look exactly
+    like the normal a generator samples from, 1 the farthest apart. For N
+    samples really drawn from N(0, sigma) it is about ``0.87 / sqrt(N)``
+    (0.012 for N = 5,000).
+
+    Args:
+        codings: ``(N, D)`` codings, e.g. ``ae.encode(x)``.
+        sigma: the standard deviation of the normal to compare with, > 0
+            (``aelib.models.CODINGS_SIGMA`` = 0.33 for the article's generator).
+
+    Returns:
+        The mean over the D coordinates of the KS statistic, a float in [0, 1].
+
+    Example:
+        >>> import numpy as np
+        >>> z = np.random.default_rng(0).normal(0, 0.33, size=(5000, 4))
+        >>> ks_normality(z, sigma=0.33) < 0.03, ks_normality(z, sigma=1.0) > 0.2
+        (True, True)
+    """
+    sigma = _check_number(sigma, "sigma", 0.0, math.inf, lo_open=True)
+    if not math.isfinite(sigma):
+        raise ValueError(f"sigma must be a finite positive number, got {sigma!r}")
+    z = _check_matrix(codings, "codings")
+    statistics = [scipy.stats.kstest(z[:, j], "norm", args=(0.0, sigma)).statistic
+                  for j in range(z.shape[1])]
+    return float(np.mean(statistics))
+
+
+def digit_silhouette(
+    codings,
+    labels,
+    digit: int = 1,
+    *,
+    max_samples: int | None = 5000,
+    seed: int | None = 0,
+) -> float:
+    """Silhouette of one digit against all the others in coding space.
+
+    The codings are labelled in two clusters, ``digit`` and "the rest", and
+    each sample gets its silhouette (``sklearn.metrics.silhouette_samples``,
+    Euclidean) ``(b - a) / max(a, b)``, where ``a`` is its mean distance to
+    its own cluster and ``b`` to the other one. The score is the mean over the
+    digit's samples only: averaged over everything, the rest (about 90% of
+    MNIST) would decide it. Near 1: the digit sits apart from the rest; near
+    0: they overlap; negative: its samples are closer to the rest than to
+    each other.
+
+    Silhouette costs O(N^2) distances, so when there are more than
+    ``max_samples`` codings a random subset of ``max_samples`` is scored,
+    drawn without replacement from the digit and from the rest in proportion
+    to their counts (at least two of the digit where it has two).
+
+    Args:
+        codings: ``(N, D)`` codings.
+        labels: ``(N,)`` integer labels, one per row of ``codings``.
+        digit: the label to separate from the others; it must occur in
+            ``labels``, and some other label too.
+        max_samples: score at most this many codings (>= 2), or None for all.
+        seed: seeds the subsample (None: a fresh one each call).
+
+    Returns:
+        The silhouette, a float in [-1, 1].
+
+    Example:
+        >>> import numpy as np
+        >>> z = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0], [5.0, 5.1]])
+        >>> round(digit_silhouette(z, np.array([1, 1, 7, 3, 0]), digit=1), 2)
+        0.99
+    """
+    z = _check_matrix(codings, "codings")
+    y = _check_row_labels(labels, len(z), "labels", "codings")
+    if isinstance(digit, bool) or not isinstance(digit, (int, np.integer)):
+        raise TypeError(f"digit must be an integer label, got {_describe(digit)}")
+    if max_samples is not None:
+        max_samples = check_positive_int(max_samples, "max_samples")
+        if max_samples < 2:
+            raise ValueError(f"max_samples must be >= 2 (one of each cluster) or None, got {max_samples}")
+    seed = _check_seed(seed)
+    is_digit = y == digit
+    n_digit = int(is_digit.sum())
+    if n_digit == 0:
+        present = np.unique(y)
+        raise ValueError(
+            f"digit {digit} does not occur in labels (labels hold {present.tolist()[:20]})"
+        )
+    if n_digit == len(y):
+        raise ValueError(f"labels must hold some label other than digit {digit}, got only {digit}s")
+
+    if max_samples is not None and len(z) > max_samples:
+        rng = np.random.default_rng(seed)
+        # at least two of the digit (a lone sample's silhouette is 0 by definition)
+        k = min(max(min(2, n_digit), round(max_samples * n_digit / len(y))), max_samples - 1)
+        picked = np.concatenate(
+            [
+                rng.choice(np.flatnonzero(is_digit), k, replace=False),
+                rng.choice(np.flatnonzero(~is_digit), max_samples - k, replace=False),
+            ]
+        )
+        z, is_digit = z[picked], is_digit[picked]
+    scores = silhouette_samples(z, is_digit.astype(np.int64), metric="euclidean")
+    return float(scores[is_digit].mean())
+
+
+def knn_accuracy(
+    train_codings,
+    train_labels,
+    test_codings,
+    test_labels,
+    k: int = 5,
+) -> float:
+    """Accuracy of a k-nearest-neighbours vote in coding space.
+
+    ``sklearn.neighbors.KNeighborsClassifier(n_neighbors=k)`` (Euclidean,
+    uniform weights) is fitted on the train codings and scored on the test
+    codings: how well nearby codings share a digit.
+
+    Args:
+        train_codings: ``(N, D)`` codings of the reference images.
+        train_labels: ``(N,)`` integer labels, one per train coding.
+        test_codings: ``(M, D)`` codings to classify, same D.
+        test_labels: ``(M,)`` integer labels, one per test coding.
+        k: number of neighbours, 1 <= k <= N.
+
+    Returns:
+        The share of test codings whose vote gives their label, in [0, 1].
+
+    Example:
+        >>> import numpy as np
+        >>> train = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
+        >>> knn_accuracy(train, [0, 0, 0, 1, 1, 1], np.array([[0.05], [5.05]]), [0, 1], k=3)
+        1.0
+    """
+    train = _check_matrix(train_codings, "train_codings")
+    test = _check_matrix(test_codings, "test_codings")
+    if test.shape[1] != train.shape[1]:
+        raise ValueError(
+            f"test_codings must have as many columns as train_codings ({train.shape[1]}), "
+            f"got {_describe(test)}"
+        )
+    y_train = _check_row_labels(train_labels, len(train), "train_labels", "train_codings")
+    y_test = _check_row_labels(test_labels, len(test), "test_labels", "test_codings")
+    k = check_positive_int(k, "k")
+    if k > len(train):
+        raise ValueError(
+            f"k must be at most the number of train codings ({len(train)}), got k={k}"
+        )
+    knn = KNeighborsClassifier(n_neighbors=k).fit(train, y_train)
+    return float(knn.score(test, y_test))
