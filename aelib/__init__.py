@@ -10,6 +10,8 @@ while recording reconstructions, and draw every figure of the article::
     aelib.train(ae, data.x_train, epochs=50, batch_size=200, seed=0)
     print("test MSE:", aelib.evaluate(ae, data.x_test))
     digits = ae.generate(36, sigma=0.33, seed=0)
+    vae = aelib.variational_autoencoder("conv", seed=0)   # same trunk, variational
+    digits = vae.generate(36, seed=0)           # codings ~ N(0, 1), the prior
 """
 
 from ._quiet import import_tensorflow_quietly
@@ -19,6 +21,15 @@ import_tensorflow_quietly()
 from .animation import interpolation_frames, read_gif, save_gif
 from .data import Dataset, load_mnist, prepare_images, tile_images
 from .diagrams import layer_table, plot_conv_architecture, plot_dense_architecture
+from .metrics import (
+    GenerationScores,
+    digit_classifier,
+    digit_silhouette,
+    generation_scores,
+    knn_accuracy,
+    ks_normality,
+    train_digit_classifier,
+)
 from .models import Autoencoder, conv_autoencoder, dense_autoencoder, load_autoencoder
 from .plots import (
     image_grid,
@@ -30,6 +41,7 @@ from .plots import (
     project_codings,
 )
 from .training import ReconstructionRecorder, evaluate, reconstruction_frame, to_uint8, train
+from .vae import VAE, variational_autoencoder
 
 from ._notebook import register_figure_display
 
@@ -40,12 +52,19 @@ __version__ = "0.1.0"
 __all__ = [
     "Autoencoder",
     "Dataset",
+    "GenerationScores",
     "ReconstructionRecorder",
+    "VAE",
     "conv_autoencoder",
     "dense_autoencoder",
+    "digit_classifier",
+    "digit_silhouette",
     "evaluate",
+    "generation_scores",
     "image_grid",
     "interpolation_frames",
+    "knn_accuracy",
+    "ks_normality",
     "layer_table",
     "load_autoencoder",
     "load_mnist",
@@ -64,4 +83,6 @@ __all__ = [
     "tile_images",
     "to_uint8",
     "train",
+    "train_digit_classifier",
+    "variational_autoencoder",
 ]

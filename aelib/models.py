@@ -4,6 +4,9 @@ Both builders return an :class:`Autoencoder`: the ``encoder`` (images to
 codings), the ``decoder`` (codings to images) and the stacked ``model`` that
 is trained, plus helpers to encode, decode, reconstruct and generate.
 
+:func:`aelib.variational_autoencoder` builds the variational versions on the
+same trunks (see :mod:`aelib.vae`) and returns an :class:`Autoencoder` too.
+
 With the defaults the parameter counts are the article's:
 
 =========  =======  =======  =======
@@ -32,11 +35,17 @@ __all__ = [
     "conv_autoencoder",
     "load_autoencoder",
     "CODINGS_SIGMA",
+    "VAE_PRIOR_SIGMA",
 ]
 
 #: Standard deviation of the random codings the article decodes into digits:
 #: most values then fall inside tanh's range (-1, 1).
 CODINGS_SIGMA = 0.33
+
+#: Standard deviation of a variational autoencoder's prior N(0, 1): the
+#: distribution its KL term pulls the codings towards, and so the one to
+#: sample codings from when generating.
+VAE_PRIOR_SIGMA = 1.0
 
 
 def _predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -58,11 +67,15 @@ class Autoencoder:
 
     Attributes:
         encoder: ``keras.Model`` from ``(N, H, W, C)`` images to ``(N, n_codings)``
-            codings in ``(-1, 1)`` (tanh).
+            codings in ``(-1, 1)`` (tanh). For a variational autoencoder, the
+            means ``z_mean`` of the codings' distribution (unbounded, linear).
         decoder: ``keras.Model`` from codings to ``(N, H, W, C)`` images in
             ``(0, 1)`` (sigmoid).
         model: the stacked autoencoder, ``decoder(encoder(x))``; the one to fit.
-        kind: ``"dense"`` or ``"conv"``.
+            For a variational autoencoder, an :class:`aelib.vae.VAE` (its call
+            decodes ``z_mean``; it trains on its own loss).
+        kind: ``"dense"`` or ``"conv"``; ``"dense_vae"`` or ``"conv_vae"`` for
+            :func:`aelib.variational_autoencoder`'s.
 
     Example:
         >>> ae = dense_autoencoder(seed=0)
@@ -85,8 +98,26 @@ class Autoencoder:
         """Size of the coding (latent) vector."""
         return int(self.encoder.output_shape[-1])
 
+    @property
+    def is_variational(self) -> bool:
+        """True for a variational autoencoder (``kind`` ends in ``"_vae"``)."""
+        return self.kind.endswith("_vae")
+
+    @property
+    def prior_sigma(self) -> float:
+        """Standard deviation of the codings :meth:`generate` draws by default.
+
+        1.0 (:data:`VAE_PRIOR_SIGMA`, the prior N(0, 1)) for a variational
+        autoencoder; the article's 0.33 (:data:`CODINGS_SIGMA`) for the plain
+        ones, whose tanh codings have no prior.
+        """
+        return VAE_PRIOR_SIGMA if self.is_variational else CODINGS_SIGMA
+
     def encode(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Codings of images: ``(N, H, W, C)`` in [0, 1] -> ``(N, n_codings) float32``."""
+        """Codings of images: ``(N, H, W, C)`` in [0, 1] -> ``(N, n_codings) float32``.
+
+        A variational autoencoder gives the means ``z_mean`` (no sampling).
+        """
         x = check_images(x, "x", shape=self.input_shape)
         return _predict(self.encoder, x, batch_size)
 
@@ -103,15 +134,21 @@ class Autoencoder:
         return _predict(self.decoder, codings, batch_size)
 
     def reconstruct(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Reconstructions of images, same shape as ``x``."""
+        """Reconstructions of images, same shape as ``x`` (a VAE decodes ``z_mean``)."""
         x = check_images(x, "x", shape=self.input_shape)
         return _predict(self.model, x, batch_size)
 
     def generate(
-        self, n: int, *, sigma: float = CODINGS_SIGMA, seed: int | None = None
+        self, n: int, *, sigma: float | None = None, seed: int | None = None
     ) -> np.ndarray:
-        """Decode ``n`` random codings drawn from N(0, sigma): ``(n, H, W, C)``."""
+        """Decode ``n`` random codings drawn from N(0, sigma): ``(n, H, W, C)``.
+
+        ``sigma=None`` means :attr:`prior_sigma`: 1.0 for a variational
+        autoencoder (its prior), the article's 0.33 otherwise.
+        """
         n = check_positive_int(n, "n")
+        if sigma is None:
+            sigma = self.prior_sigma
         if not (isinstance(sigma, (int, float)) and sigma > 0 and math.isfinite(sigma)):
             raise ValueError(f"sigma must be a positive number, got {sigma!r}")
         rng = np.random.default_rng(seed)
@@ -136,8 +173,12 @@ def load_autoencoder(path: str | os.PathLike) -> Autoencoder:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no saved autoencoder at {path!r}")
+    from .vae import VAE, _autoencoder_from_vae  # registers aelib's VAE classes for loading
+
     model = keras.saving.load_model(path)
-    kind = model.name.split("_", 1)[0]
+    kind = model.name.split("_", 1)[0]  # "dense_autoencoder", "dense_vae" -> "dense"
+    if isinstance(model, VAE):
+        return _autoencoder_from_vae(model, f"{kind}_vae")
     return Autoencoder(model.get_layer("encoder"), model.get_layer("decoder"), model, kind)
 
 
@@ -189,6 +230,11 @@ class _Init:
         return init
 
 
+def _codings_head(h, n_codings: int, init: _Init):
+    """The plain autoencoders' encoder output: Dense ``n_codings`` tanh ("codings")."""
+    return keras.layers.Dense(n_codings, "tanh", kernel_initializer=init(), name="codings")(h)
+
+
 def dense_autoencoder(
     n_codings: int = 16,
     input_shape: Sequence[int] = (28, 28, 1),
@@ -218,6 +264,27 @@ def dense_autoencoder(
         >>> [m.count_params() for m in (ae.encoder, ae.decoder, ae.model)]
         [200266, 257104, 457370]
     """
+    encoder, decoder = _dense_networks(
+        n_codings,
+        input_shape,
+        encoder_units=encoder_units,
+        decoder_units=decoder_units,
+        kernel_initializer=kernel_initializer,
+        seed=seed,
+        head=_codings_head,
+    )
+    return _stack(encoder, decoder, "dense")
+
+
+def _dense_networks(
+    n_codings, input_shape, *, encoder_units, decoder_units, kernel_initializer, seed, head
+) -> tuple[keras.Model, keras.Model]:
+    """The dense encoder and decoder; ``head(h, n_codings, init)`` makes the encoder's outputs.
+
+    Shared by :func:`dense_autoencoder` (a tanh codings layer) and
+    :func:`aelib.variational_autoencoder` (``z_mean``, ``z_log_var``, ``z``).
+    Kernel seeds run in layer order: encoder hidden layers, head, decoder.
+    """
     n_codings = check_positive_int(n_codings, "n_codings")
     shape = _check_input_shape(input_shape)
     encoder_units = _check_units(encoder_units, "encoder_units")
@@ -229,8 +296,7 @@ def dense_autoencoder(
     h = layers.Flatten(name="flatten")(inputs)
     for i, units in enumerate(encoder_units):
         h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
-    codings = layers.Dense(n_codings, "tanh", kernel_initializer=init(), name="codings")(h)
-    encoder = keras.Model(inputs, codings, name="encoder")
+    encoder = keras.Model(inputs, head(h, n_codings, init), name="encoder")
 
     codings_in = keras.Input((n_codings,), name="codings_in")
     h = codings_in
@@ -244,7 +310,7 @@ def dense_autoencoder(
     )(h)
     outputs = layers.Reshape(shape, name="reconstruction")(h)
     decoder = keras.Model(codings_in, outputs, name="decoder")
-    return _stack(encoder, decoder, "dense")
+    return encoder, decoder
 
 
 def conv_autoencoder(
@@ -290,6 +356,41 @@ def conv_autoencoder(
         >>> [m.count_params() for m in (ae.encoder, ae.decoder, ae.model)]
         [62278, 296985, 359263]
     """
+    encoder, decoder = _conv_networks(
+        n_codings,
+        input_shape,
+        encoder_filters=encoder_filters,
+        encoder_kernels=encoder_kernels,
+        encoder_units=encoder_units,
+        decoder_units=decoder_units,
+        decoder_maps=decoder_maps,
+        decoder_filters=decoder_filters,
+        decoder_kernels=decoder_kernels,
+        output_kernel=output_kernel,
+        kernel_initializer=kernel_initializer,
+        seed=seed,
+        head=_codings_head,
+    )
+    return _stack(encoder, decoder, "conv")
+
+
+def _conv_networks(
+    n_codings,
+    input_shape,
+    *,
+    encoder_filters,
+    encoder_kernels,
+    encoder_units,
+    decoder_units,
+    decoder_maps,
+    decoder_filters,
+    decoder_kernels,
+    output_kernel,
+    kernel_initializer,
+    seed,
+    head,
+) -> tuple[keras.Model, keras.Model]:
+    """The convolutional encoder and decoder; ``head`` as in :func:`_dense_networks`."""
     n_codings = check_positive_int(n_codings, "n_codings")
     shape = _check_input_shape(input_shape)
     encoder_filters = _check_units(encoder_filters, "encoder_filters")
@@ -329,8 +430,7 @@ def conv_autoencoder(
     h = layers.Flatten(name="flatten")(h)
     for i, units in enumerate(encoder_units):
         h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
-    codings = layers.Dense(n_codings, "tanh", kernel_initializer=init(), name="codings")(h)
-    encoder = keras.Model(inputs, codings, name="encoder")
+    encoder = keras.Model(inputs, head(h, n_codings, init), name="encoder")
 
     codings_in = keras.Input((n_codings,), name="codings_in")
     h = codings_in
@@ -352,7 +452,7 @@ def conv_autoencoder(
         name="reconstruction",
     )(h)
     decoder = keras.Model(codings_in, outputs, name="decoder")
-    return _stack(encoder, decoder, "conv")
+    return encoder, decoder
 
 
 def _stack(encoder: keras.Model, decoder: keras.Model, kind: str) -> Autoencoder:
