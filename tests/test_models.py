@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -106,3 +107,34 @@ class TestSaving:
         loaded = aelib.load_autoencoder(tmp_path / "ae.keras")
         history = aelib.train(loaded, sample.x_train[:400], epochs=1, batch_size=200, verbose=0)
         assert np.isfinite(history.history["loss"][0])
+
+
+class TestMixedPrecision:
+    def test_bfloat16_layers_with_float32_weights_codings_and_output(self, kind, sample):
+        build, counts = ARTICLE_PARAMS[kind]
+        ae = build(seed=0, dtype_policy="mixed_bfloat16")
+        plain = build(seed=0)
+        policies = {l.name: l.dtype_policy.name for m in (ae.encoder, ae.decoder) for l in m.layers}
+        assert policies["hidden1"] == "mixed_bfloat16"
+        assert policies["codings"] == "float32"
+        assert policies["reconstruction" if kind == "conv" else "pixels"] == "float32"
+        assert ae.model.count_params() == counts[2]
+        for w, v in zip(ae.model.weights, plain.model.weights):  # same float32 weights
+            assert w.dtype == "float32"
+            np.testing.assert_array_equal(w.numpy(), v.numpy())
+        x = sample.x_test[:16]
+        assert ae.encode(x).dtype == np.float32 and ae.reconstruct(x).dtype == np.float32
+        np.testing.assert_allclose(ae.reconstruct(x), plain.reconstruct(x), atol=0.02)
+        assert keras.config.dtype_policy().name == "float32"  # the global policy is left alone
+
+    def test_a_saved_mixed_model_loads_with_its_policies(self, tmp_path, sample):
+        ae = aelib.conv_autoencoder(seed=0, dtype_policy="mixed_bfloat16")
+        ae.save(tmp_path / "mixed.keras")
+        loaded = aelib.load_autoencoder(tmp_path / "mixed.keras")
+        assert loaded.decoder.get_layer("deconv1").dtype_policy.name == "mixed_bfloat16"
+        x = sample.x_test[:8]
+        np.testing.assert_array_equal(loaded.reconstruct(x), ae.reconstruct(x))
+
+    def test_an_unknown_policy_is_named(self):
+        with pytest.raises(ValueError, match="dtype_policy must be None or a Keras dtype policy"):
+            aelib.conv_autoencoder(dtype_policy="float8")
