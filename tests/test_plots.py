@@ -38,6 +38,11 @@ def ae(trained):
 
 
 @pytest.fixture(scope="module")
+def vae():
+    return aelib.variational_autoencoder("dense", seed=0)  # untrained: only its prior matters here
+
+
+@pytest.fixture(scope="module")
 def codings(ae, sample):
     return ae.encode(sample.x_train[:1000])
 
@@ -162,6 +167,16 @@ class TestGeneration:
             a, aelib.tile_images(ae.generate(6, sigma=0.33, seed=1), 2, 3)[..., 0]
         )
 
+    def test_codings_come_from_the_models_prior_by_default(self, ae, vae):
+        for model, sigma in ((ae, 0.33), (vae, 1.0)):
+            assert model.prior_sigma == sigma
+            np.testing.assert_array_equal(
+                shown_image(plots.plot_generated(model, seed=4, n_rows=1, n_cols=4)),
+                shown_image(plots.plot_generated(model, sigma=sigma, seed=4, n_rows=1, n_cols=4)))
+        assert not np.array_equal(
+            shown_image(plots.plot_generated(vae, seed=4, n_rows=1, n_cols=4)),
+            shown_image(plots.plot_generated(vae, sigma=0.33, seed=4, n_rows=1, n_cols=4)))
+
     def test_bad_arguments_are_named(self, ae):
         with pytest.raises(TypeError, match="autoencoder must be an aelib Autoencoder"):
             plots.plot_generated(ae.model)
@@ -169,6 +184,27 @@ class TestGeneration:
             plots.plot_generated(ae, sigma=0)
         with pytest.raises(ValueError, match="n_cols must be an integer >= 1"):
             plots.plot_generated(ae, n_cols=-2)
+
+
+class TestGeneratedComparison:
+    def test_one_titled_panel_per_model_each_from_its_prior(self, ae, vae):
+        fig = plots.plot_generated_comparison({"plain": ae, "variational": vae}, n_rows=2,
+                                              n_cols=3, seed=5)
+        assert [ax.get_title() for ax in fig.axes] == ["plain\nN(0, 0.33)", "variational\nN(0, 1)"]
+        for i, model in enumerate((ae, vae)):
+            expected = aelib.tile_images(model.generate(6, seed=5), 2, 3)[..., 0]
+            np.testing.assert_allclose(shown_image(fig, i), expected)
+        assert_nothing_cut_off(fig)
+
+    def test_bad_arguments_are_named(self, ae):
+        with pytest.raises(TypeError, match="autoencoders must be a non-empty mapping"):
+            plots.plot_generated_comparison([ae])
+        with pytest.raises(TypeError, match="autoencoders must be a non-empty mapping"):
+            plots.plot_generated_comparison({})
+        with pytest.raises(TypeError, match="autoencoder must be an aelib Autoencoder"):
+            plots.plot_generated_comparison({"keras": ae.model})
+        with pytest.raises(TypeError, match="keys must be str titles"):
+            plots.plot_generated_comparison({1: ae})
 
 
 class TestReconstructions:
@@ -216,6 +252,19 @@ class TestHistograms:
         fig = plots.plot_coding_histograms(codings, coords=[3, 9, 15], n_cols=2, bins=5)
         assert [ax.get_title() for ax in fig.axes] == ["Coord 3", "Coord 9", "Coord 15"]
         assert len(fig.axes[0].patches) == 5
+
+    def test_the_normal_density_over_each_panel(self, codings):
+        fig = plots.plot_coding_histograms(codings, coords=(0, 1), normal_sigma=0.5)
+        for ax in fig.axes:
+            (line,) = ax.get_lines()
+            t, density = line.get_data()
+            assert density.max() == pytest.approx(1 / (0.5 * np.sqrt(2 * np.pi)), rel=1e-3)
+            assert t[np.argmax(density)] == pytest.approx(0.0, abs=0.05)
+            assert np.trapezoid(density, t) == pytest.approx(1.0, abs=0.01)  # +-3 sigma or more
+        assert fig.axes[0].get_legend().get_texts()[0].get_text() == "N(0, 0.5)"
+        assert not plots.plot_coding_histograms(codings, coords=(0,)).axes[0].get_lines()
+        with pytest.raises(ValueError, match="normal_sigma must be a positive number"):
+            plots.plot_coding_histograms(codings, normal_sigma=-1.0)
 
     def test_coords_out_of_range(self, codings):
         with pytest.raises(ValueError, match=r"coords\[1\] = 16 is out of range.*0 \.\. 15"):
