@@ -1,8 +1,9 @@
-"""Command line: ``python -m aelib figures`` (or ``aelib figures``).
+"""Command line: ``python -m aelib figures`` and ``python -m aelib report``.
 
-Regenerates the article's figures into ``assets/``. Progress goes to stdout,
-one line per step; errors in the arguments are one line on stderr and exit
-code 2, before anything is written.
+``figures`` regenerates the article's figures into ``assets/``; ``report``
+measures the article's claims into ``assets/report.md``. Both share the
+trained-model cache. Progress goes to stdout, one line per step; errors in the
+arguments are one line on stderr and exit code 2, before anything is written.
 """
 
 from __future__ import annotations
@@ -32,18 +33,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     fig.add_argument("--only", nargs="+", metavar="NAME",
                      help="figure names, file names or numbers (see --list)")
-    fig.add_argument("--out", type=Path, default=None,
-                     help=f"output folder (default: assets, or {QUICK_OUT} with --quick)")
-    fig.add_argument("--seed", type=int, default=0, help="one seed for the whole run (default 0)")
-    fig.add_argument("--data", type=Path, default=None,
-                     help="full MNIST .npz (default: $AELIB_MNIST, then the Keras cache/download)")
-    fig.add_argument("--quick", action="store_true",
-                     help=f"embedded sample, a few epochs; writes to {QUICK_OUT}/ by default")
-    fig.add_argument("--retrain", action="store_true", help="ignore cached models")
-    fig.add_argument("--cache", type=Path, default=Path(".aelib-cache"),
-                     help="where trained models are kept (default .aelib-cache)")
+    _common_arguments(fig)
     fig.add_argument("--list", action="store_true", help="list the figures and exit")
+    rep = sub.add_parser(
+        "report",
+        help="measure the article's claims (writes report.md)",
+        description="Measure test MSE, generated digits, normality and separation of the "
+                    "codings for the dense and conv autoencoders and VAEs; print the table "
+                    "and write it as report.md.",
+    )
+    _common_arguments(rep)
     return parser
+
+
+def _common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"output folder (default: assets, or {QUICK_OUT} with --quick)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="one seed for the whole run (default 0)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="full MNIST .npz (default: $AELIB_MNIST, then the Keras cache/download)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"embedded sample, a few epochs; writes to {QUICK_OUT}/ by default")
+    parser.add_argument("--retrain", action="store_true", help="ignore cached models")
+    parser.add_argument("--cache", type=Path, default=Path(".aelib-cache"),
+                        help="where trained models are kept (default .aelib-cache)")
 
 
 def _check_out(out: Path) -> None:
@@ -92,6 +106,8 @@ def _load_data(args, say):
 
 
 def _table(result, total: float) -> str:
+    from .figures import MODELS
+
     rows = [("figure", "file", "seconds")] + [
         (r["figure"], os.path.relpath(r["file"]), f"{r['seconds']:.1f}") for r in result.rows
     ]
@@ -100,7 +116,7 @@ def _table(result, total: float) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     for kind, info in result.models.items():
         how = "from cache" if info.get("cached") else f"trained in {info['train_seconds']:.0f} s"
-        lines.append(f"{kind} autoencoder: test MSE {info['test_mse']:.4f} "
+        lines.append(f"{MODELS[kind].label}: test MSE {info['test_mse']:.4f} "
                      f"({info['config']['epochs']} epochs, {how})")
     lines.append(f"data: {result.data_source}; total {total:.0f} s")
     return "\n".join(lines)
@@ -117,24 +133,47 @@ def figures(args, say) -> int:
         select(args.only)
     except ValueError as err:
         raise _Usage(f"--only: {err}") from None
-    if args.data is not None:
-        _check_data(args.data)
-    explicit_out = args.out
-    if explicit_out is not None:
-        _check_out(explicit_out)
-
     start = time.perf_counter()
-    data = _load_data(args, say)
-    out = explicit_out or Path(QUICK_OUT if args.quick else "assets")
-    _check_out(out)
-    say(f"data: {data.source} ({len(data.x_train)} train / {len(data.x_test)} test); "
-        f"{'quick' if args.quick else 'full'} run, seed {args.seed}, writing to {out}/")
-    command = "python -m aelib figures" + (" --quick" if args.quick else "") + (
-        f" --seed {args.seed}" if args.seed else "")
+    data, out, command = _prepare(args, say)
     result = regenerate(out, data=data, names=args.only, seed=args.seed, quick=args.quick,
                         cache_dir=args.cache, retrain=args.retrain, progress=say,
                         command=command)
     say(_table(result, time.perf_counter() - start))
+    return 0
+
+
+def _prepare(args, say):
+    """Check --data and --out, load the data; return it, the output folder and the command."""
+    if args.data is not None:
+        _check_data(args.data)
+    if args.out is not None:
+        _check_out(args.out)
+    data = _load_data(args, say)
+    out = args.out or Path(QUICK_OUT if args.quick else "assets")
+    _check_out(out)
+    say(f"data: {data.source} ({len(data.x_train)} train / {len(data.x_test)} test); "
+        f"{'quick' if args.quick else 'full'} run, seed {args.seed}, writing to {out}/")
+    command = f"python -m aelib {args.command}" + (" --quick" if args.quick else "") + (
+        f" --seed {args.seed}" if args.seed else "")
+    return data, out, command
+
+
+def report(args, say) -> int:
+    from .figures import Run
+    from .report import measure, write_report
+
+    start = time.perf_counter()
+    data, out, command = _prepare(args, say)
+    run = Run(data, seed=args.seed, quick=args.quick, cache_dir=args.cache, retrain=args.retrain,
+              progress=say)
+    result = measure(run, command=command)
+    path = write_report(result, out / "report.md")
+    say("")
+    say(result.table())
+    say("")
+    say(result.digit_table())
+    say(f"digit classifier: {result.classifier_accuracy:.2%} test accuracy")
+    say(f"wrote {path}; total {time.perf_counter() - start:.0f} s")
     return 0
 
 
@@ -146,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         print(message, flush=True)
 
     try:
-        return figures(args, say)
+        return {"figures": figures, "report": report}[args.command](args, say)
     except _Usage as err:
         print(f"aelib: error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -30,14 +30,22 @@ from ._io import atomic_path
 from .animation import interpolation_frames, save_gif
 from .data import Dataset
 from .diagrams import plot_conv_architecture, plot_dense_architecture
-from .models import Autoencoder, conv_autoencoder, dense_autoencoder, load_autoencoder
+from .models import (
+    Autoencoder,
+    conv_autoencoder,
+    dense_autoencoder,
+    load_autoencoder,
+    native_bfloat16,
+)
 from .plots import (
     plot_coding_histograms,
     plot_generated,
+    plot_generated_comparison,
     plot_projection,
     plot_reconstructions,
 )
 from .training import ReconstructionRecorder, evaluate, train
+from .vae import prior_codings, variational_autoencoder
 
 __all__ = ["FIGURES", "MODELS", "FigureSpec", "ModelSpec", "Run", "regenerate", "select"]
 
@@ -53,10 +61,13 @@ class ModelSpec:
     """How the figures' model of one kind is built and trained.
 
     ``snapshot_*``: the reconstruction GIF's frames per epoch and how many
-    epochs it covers (``None``: all).
+    epochs it covers (``None``: all). ``bfloat16``: build it with the
+    ``"mixed_bfloat16"`` policy where the machine computes bfloat16 natively
+    (:func:`aelib.models.native_bfloat16`), float32 elsewhere.
     """
 
     kind: str
+    label: str
     build: Callable[..., Autoencoder]
     epochs: int
     batch_size: int
@@ -64,13 +75,23 @@ class ModelSpec:
     snapshot_per_epoch: int
     snapshot_epochs: int | None = None
     n_snapshots: int = 8
+    bfloat16: bool = False
+
+    def dtype_policy(self) -> str:
+        """The policy this machine builds the model with."""
+        return "mixed_bfloat16" if self.bfloat16 and native_bfloat16() else "float32"
 
 
 MODELS = {
-    "dense": ModelSpec("dense", dense_autoencoder, epochs=50, batch_size=200, quick_epochs=5,
-                       snapshot_per_epoch=1),
-    "conv": ModelSpec("conv", conv_autoencoder, epochs=10, batch_size=150, quick_epochs=6,
-                      snapshot_per_epoch=20, snapshot_epochs=5),
+    "dense": ModelSpec("dense", "dense autoencoder", dense_autoencoder, epochs=50, batch_size=200,
+                       quick_epochs=5, snapshot_per_epoch=1),
+    "conv": ModelSpec("conv", "conv autoencoder", conv_autoencoder, epochs=10, batch_size=150,
+                      quick_epochs=6, snapshot_per_epoch=20, snapshot_epochs=5, bfloat16=True),
+    # beyond the article: the variational twins (the figures use the dense one)
+    "dense_vae": ModelSpec("dense_vae", "dense VAE", functools.partial(variational_autoencoder, "dense"),
+                           epochs=30, batch_size=200, quick_epochs=5, snapshot_per_epoch=1),
+    "conv_vae": ModelSpec("conv_vae", "conv VAE", functools.partial(variational_autoencoder, "conv"),
+                          epochs=10, batch_size=150, quick_epochs=6, snapshot_per_epoch=1),
 }
 
 
@@ -103,6 +124,12 @@ class FigureSpec:
     model: str | None
     draw: Callable[[Run], Figure | list[np.ndarray]]
     fps: float = 10.0
+    also: tuple[str, ...] = ()  # more models the figure shows
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """Every model kind the figure shows."""
+        return ((self.model,) if self.model else ()) + self.also
 
     @property
     def name(self) -> str:
@@ -110,7 +137,7 @@ class FigureSpec:
 
 
 def _generated(kind):
-    return lambda run: plot_generated(run.model(kind).autoencoder, sigma=0.33, seed=run.seed)
+    return lambda run: plot_generated(run.model(kind).autoencoder, seed=run.seed)  # its prior
 
 
 def _projection(kind, n_components, method, **kw):
@@ -130,17 +157,34 @@ def _histograms(run):
     return plot_coding_histograms(run.codings("dense")[0], coords=(0, 1, 2, 4, 5, 6, 7, 14), bins=20)
 
 
+def _vae_histograms(run):
+    """The same coordinates for the VAE: sampled codings, with the prior N(0, 1) over them."""
+    ae = run.model("dense_vae").autoencoder
+    codings = prior_codings(ae, run.data.x_train, seed=run.seed)
+    return plot_coding_histograms(codings, coords=(0, 1, 2, 4, 5, 6, 7, 14), bins=40,
+                                  normal_sigma=ae.prior_sigma)
+
+
+def _comparison(run):
+    return plot_generated_comparison(
+        {MODELS[k].label: run.model(k).autoencoder for k in ("dense", "conv", "dense_vae")},
+        seed=run.seed)
+
+
 def _strip(run):
     x = run.data.x_test[:14]
     return plot_reconstructions(x, run.model("dense").autoencoder.reconstruct(x))
 
 
-def _interpolation(run):
-    """3x7 test digits walking through coding space to 4 others and back."""
-    rng = np.random.default_rng(run.seed)
-    sets = rng.choice(len(run.data.x_test), size=(5, 21), replace=False)
-    return interpolation_frames(run.model("dense").autoencoder, run.data.x_test[sets],
-                                steps=15, closed=True)  # 5 legs of 15 frames, looping
+def _interpolation(kind):
+    def draw(run):
+        """3x7 test digits walking through coding space to 4 others and back."""
+        rng = np.random.default_rng(run.seed)
+        sets = rng.choice(len(run.data.x_test), size=(5, 21), replace=False)
+        return interpolation_frames(run.model(kind).autoencoder, run.data.x_test[sets],
+                                    steps=15, closed=True)  # 5 legs of 15 frames, looping
+
+    return draw
 
 
 FIGURES: dict[str, FigureSpec] = {
@@ -183,7 +227,22 @@ FIGURES: dict[str, FigureSpec] = {
                    "Test digits (top) and their reconstructions (bottom)", "dense", _strip),
         FigureSpec("k_auto0_inter.gif", "extra",
                    "Walking in a straight line between the codings of test digits", "dense",
-                   _interpolation, fps=1000 / 130),
+                   _interpolation("dense"), fps=1000 / 130),
+        FigureSpec("k_vae_gen.png", "VAE", "Variational: digits from random codings ~ N(0, 1)",
+                   "dense_vae", _generated("dense_vae")),
+        FigureSpec("k_vae_enc-hist.png", "VAE",
+                   "Variational: sampled codings against the prior N(0, 1)", "dense_vae",
+                   _vae_histograms),
+        FigureSpec("k_vae_kerpca3d-all.png", "VAE",
+                   "Variational: KernelPCA of the codings (3-dim)", "dense_vae",
+                   _projection("dense_vae", 3, "kernel_pca", kernel="poly", gamma=0.18, degree=5,
+                               cmap="PuBu_r")),
+        FigureSpec("k_vae_inter.gif", "VAE",
+                   "Variational: walking in a straight line between codings", "dense_vae",
+                   _interpolation("dense_vae"), fps=1000 / 130),
+        FigureSpec("k_gen_compare.png", "VAE",
+                   "Digits from random codings: dense AE, conv AE and VAE, each from its prior",
+                   "dense_vae", _comparison, also=("dense", "conv")),
     ]
 }
 
@@ -250,6 +309,7 @@ class Run:
             "recipe": "aelib",
             "epochs": spec.quick_epochs if self.quick else spec.epochs,
             "batch_size": spec.batch_size,
+            "dtype_policy": spec.dtype_policy(),
             "seed": self.seed,
             "snapshots": [spec.n_snapshots, spec.snapshot_per_epoch, spec.snapshot_epochs],
             "data": self.data_fingerprint,
@@ -288,7 +348,7 @@ class Run:
         ae = load_autoencoder(model_path)
         with np.load(frames_path, allow_pickle=False) as f:
             frames = list(f["frames"])
-        self.progress(f"{kind} autoencoder: from the cache ({model_path.name}, "
+        self.progress(f"{MODELS[kind].label}: from the cache ({model_path.name}, "
                       f"test MSE {info['test_mse']:.4f})")
         info["cached"] = True
         return TrainedModel(ae, frames, info)
@@ -314,13 +374,14 @@ class Run:
         chosen = np.sort(rng.choice(len(x), spec.n_snapshots, replace=False))
         recorder = ReconstructionRecorder(x[chosen], per_epoch=spec.snapshot_per_epoch,
                                           max_epochs=spec.snapshot_epochs)
-        ae = spec.build(seed=self.seed)
+        ae = spec.build(seed=self.seed, dtype_policy=spec.dtype_policy())
         start = time.perf_counter()
         train(ae, x, epochs=epochs, batch_size=spec.batch_size, snapshots=recorder,
-              seed=self.seed, callbacks=[_EpochProgress(kind, epochs, self.progress)], verbose=0)
+              seed=self.seed, callbacks=[_EpochProgress(spec.label, epochs, self.progress)],
+              verbose=0)
         seconds = time.perf_counter() - start
         test_mse = evaluate(ae, self.data.x_test)
-        self.progress(f"{kind} autoencoder: trained {epochs} epochs in {seconds:.0f} s, "
+        self.progress(f"{spec.label}: trained {epochs} epochs in {seconds:.0f} s, "
                       f"test MSE {test_mse:.4f}")
         info = {"config": config, "snapshot_images": chosen.tolist(), "test_mse": test_mse,
                 "train_seconds": round(seconds, 1), "data_source": self.data.source}
@@ -330,13 +391,12 @@ class Run:
 
 
 class _EpochProgress(keras.callbacks.Callback):
-    def __init__(self, kind, epochs, progress):
+    def __init__(self, label, epochs, progress):
         super().__init__()
-        self.kind, self.epochs, self.progress = kind, epochs, progress
+        self.label, self.epochs, self.progress = label, epochs, progress
 
     def on_epoch_end(self, epoch, logs=None):
-        self.progress(f"{self.kind} autoencoder: epoch {epoch + 1}/{self.epochs}, "
-                      f"loss {logs['loss']:.4f}")
+        self.progress(f"{self.label}: epoch {epoch + 1}/{self.epochs}, loss {logs['loss']:.4f}")
 
 
 # --------------------------------------------------------------------------
@@ -373,17 +433,20 @@ def gallery(specs: list[FigureSpec], models: dict[str, dict], data: Dataset, see
         "Regenerate one figure with `--only NAME`; trained models are cached, so that does not "
         "retrain.",
         "",
-        "| model | epochs | batch size | test MSE | training time |",
-        "|---|---|---|---|---|",
+        "| model | epochs | batch size | computed in | test MSE | training time |",
+        "|---|---|---|---|---|---|",
     ]
     for kind, info in models.items():
         cfg = info["config"]
-        lines.append(f"| {kind} autoencoder | {cfg['epochs']} | {cfg['batch_size']} | "
-                     f"{info['test_mse']:.4f} | {info['train_seconds']:.0f} s |")
+        lines.append(f"| {MODELS[kind].label} | {cfg['epochs']} | {cfg['batch_size']} | "
+                     f"{cfg['dtype_policy']} | {info['test_mse']:.4f} | "
+                     f"{info['train_seconds']:.0f} s |")
     for spec in specs:
-        model = (f"{spec.model} autoencoder, test MSE {models[spec.model]['test_mse']:.4f}"
-                 if spec.model in models else "drawn from the model's layers")
-        title = f"Figure {spec.number}" if spec.number != "extra" else "Extra"
+        model = (" · ".join(f"{MODELS[k].label}, test MSE {models[k]['test_mse']:.4f}"
+                            for k in spec.models if k in models)
+                 or "drawn from the model's layers")
+        title = {"extra": "Extra", "VAE": "Beyond the article"}.get(spec.number,
+                                                                    f"Figure {spec.number}")
         lines += ["", f"## {title}: {spec.caption}", "", f"![{spec.caption}]({spec.file})", "",
                   f"`{spec.file}` · {model} · `{command} --only {spec.name}`"]
     return "\n".join(lines) + "\n"

@@ -57,7 +57,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from .data import _describe
+from .data import _describe, check_images
 from .models import (
     Autoencoder,
     _conv_networks,
@@ -66,7 +66,8 @@ from .models import (
     dense_autoencoder,
 )
 
-__all__ = ["variational_autoencoder", "VAE", "Sampling", "KINDS", "RECONSTRUCTION_LOSSES"]
+__all__ = ["variational_autoencoder", "prior_codings", "VAE", "Sampling", "KINDS",
+           "RECONSTRUCTION_LOSSES"]
 
 #: the trunks :func:`variational_autoencoder` builds on
 KINDS = ("dense", "conv")
@@ -389,3 +390,35 @@ def variational_autoencoder(
     encoder, decoder = networks(**args.arguments, head=_variational_head(seed))
     vae = VAE(encoder, decoder, kl_weight=kl_weight, name=f"{kind}_vae")
     return _autoencoder_from_vae(vae, f"{kind}_vae")
+
+
+def prior_codings(
+    autoencoder: Autoencoder, x: np.ndarray, *, seed: int | None = None, batch_size: int = 1024
+) -> np.ndarray:
+    """The codings a model's generator imitates, to compare with its prior.
+
+    For a plain autoencoder that is ``encode(x)``. For a VAE it is one coding
+    sampled from each image's posterior ``N(z_mean, exp(z_log_var))``: what
+    its decoder is trained on, and what should look like N(0, 1) taken over
+    all images (the means alone are narrower).
+
+    Args:
+        autoencoder: any :class:`~aelib.Autoencoder`.
+        x: ``(N, H, W, C)`` images in [0, 1].
+        seed: seeds the VAE's draws (numpy; the model's own sampler is untouched).
+
+    Returns:
+        ``(N, n_codings) float32``.
+    """
+    if not isinstance(autoencoder, Autoencoder):
+        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {_describe(autoencoder)}")
+    if not autoencoder.is_variational:
+        return autoencoder.encode(x, batch_size)
+    x = check_images(x, "x", shape=autoencoder.input_shape)
+    rng = np.random.default_rng(seed)
+    chunks = []
+    for i in range(0, len(x), batch_size):
+        z_mean, z_log_var, _ = autoencoder.model.encoder(x[i : i + batch_size], training=False)
+        z_mean, z_log_var = (keras.ops.convert_to_numpy(t) for t in (z_mean, z_log_var))
+        chunks.append(z_mean + np.exp(0.5 * z_log_var) * rng.standard_normal(z_mean.shape))
+    return np.concatenate(chunks).astype(np.float32)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -36,3 +38,22 @@ def full_mnist() -> aelib.Dataset:
     if path is None:
         pytest.skip("full MNIST not found (set AELIB_MNIST or provide ../shared/data/mnist.npz)")
     return aelib.load_mnist(path)
+
+
+def run_cli(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
+    """``python -m aelib ARGS`` in a fresh process, output captured."""
+    return subprocess.run([sys.executable, "-m", "aelib", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """One quick regeneration of every figure through the real command: (out, cache, stdout).
+
+    Tests that add to the cache copy it first (the figure tests count its entries).
+    """
+    base = tmp_path_factory.mktemp("quick")
+    out, cache = base / "out", base / "cache"
+    proc = run_cli("figures", "--quick", "--out", str(out), "--cache", str(cache), cwd=base)
+    assert proc.returncode == 0, proc.stderr
+    return out, cache, proc.stdout

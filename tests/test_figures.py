@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -13,6 +11,8 @@ import pytest
 import aelib
 from aelib import cli
 from aelib.figures import FIGURES, MODELS, regenerate
+
+from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,28 +30,18 @@ PNG_SIZES = {
     "k_auto0_pca3d-all.png": (378, 756),
     "k_auto_conv1_kerpca2d-all.png": (486, 594),
     "k_auto0_rec-test.png": (150, 880),
+    "k_vae_gen.png": (200, 650),
+    "k_vae_enc-hist.png": (636, 1286),
+    "k_vae_kerpca3d-all.png": (432, 756),
+    "k_gen_compare.png": (410, 1050),
 }
 DENSE, CONV = MODELS["dense"], MODELS["conv"]
 GIF_FRAMES = {  # quick mode: 1 + recorded epochs * frames per epoch
     "k_auto0_rec0_low.gif": (1 + DENSE.quick_epochs * 1, 56, 224),
     "k_auto_conv1_rec.gif": (1 + min(CONV.quick_epochs, CONV.snapshot_epochs) * 20, 56, 224),
     "k_auto0_inter.gif": (75, 84, 196),
+    "k_vae_inter.gif": (75, 84, 196),
 }
-
-
-def run_cli(*args, cwd=None, env=None):
-    return subprocess.run([sys.executable, "-m", "aelib", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    """One quick regeneration of every figure, through the real command."""
-    base = tmp_path_factory.mktemp("quick")
-    out, cache = base / "out", base / "cache"
-    proc = run_cli("figures", "--quick", "--out", str(out), "--cache", str(cache), cwd=base)
-    assert proc.returncode == 0, proc.stderr
-    return out, cache, proc.stdout
 
 
 class TestQuickRegeneration:
@@ -77,12 +67,12 @@ class TestQuickRegeneration:
         assert "Made by `python -m aelib figures --quick` (seed 0) on the embedded MNIST sample" in gallery
         for spec in FIGURES.values():
             assert f"]({spec.file})" in gallery and f"--only {spec.name}`" in gallery
-        assert gallery.count(f"| dense autoencoder | {DENSE.quick_epochs} | 200 | 0.0") == 1
+        assert gallery.count(f"| dense autoencoder | {DENSE.quick_epochs} | 200 | float32 | 0.0") == 1
 
     def test_progress_and_closing_table(self, quick_run):
         _, _, stdout = quick_run
         assert "data: sample (6000 train / 1000 test); quick run, seed 0" in stdout
-        assert "[1/15] figure 1: k_auto0.png" in stdout
+        assert f"[1/{len(FIGURES)}] figure 1: k_auto0.png" in stdout
         assert f"dense autoencoder: epoch {DENSE.quick_epochs}/{DENSE.quick_epochs}" in stdout
         assert f"conv autoencoder: epoch {CONV.quick_epochs}/{CONV.quick_epochs}" in stdout
         table = stdout[stdout.index("figure  file"):]
@@ -95,11 +85,11 @@ class TestQuickRegeneration:
         import json
 
         infos = [json.loads(p.read_text()) for p in cache.glob("*.json")]
-        assert sorted(i["config"]["kind"] for i in infos) == ["conv", "dense"]
+        assert sorted(i["config"]["kind"] for i in infos) == ["conv", "dense", "dense_vae"]
         for info in infos:
             assert info["config"]["seed"] == 0 and info["config"]["data_source"] == "sample"
             assert 0 < info["test_mse"] < 0.1
-        assert len(list(cache.glob("*.keras"))) == 2
+        assert len(list(cache.glob("*.keras"))) == 3
 
 
 class TestCache:

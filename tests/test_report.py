@@ -1,0 +1,134 @@
+"""`aelib report`: the article's claims measured for four models, quick mode on the sample."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+import aelib
+from aelib import cli
+from aelib.figures import MODELS, Run
+from aelib.metrics import digit_silhouette, generation_scores, knn_accuracy, ks_normality
+from aelib.report import REPORT_MODELS, measure, measure_model
+from aelib.vae import prior_codings
+
+from conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def quick_report(quick_run, tmp_path_factory):
+    """`aelib report --quick` through the real command, on a copy of the figures' cache."""
+    base = tmp_path_factory.mktemp("report")
+    cache = base / "cache"
+    shutil.copytree(quick_run[1], cache)  # the dense, conv and dense VAE models are there
+    proc = run_cli("report", "--quick", "--out", str(base / "out"), "--cache", str(cache), cwd=base)
+    assert proc.returncode == 0, proc.stderr
+    return base / "out" / "report.md", cache, proc.stdout
+
+
+def table_rows(markdown: str, first_header: str) -> list[list[str]]:
+    """The body rows of the Markdown table whose header starts with ``first_header``."""
+    lines = markdown.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith(f"| {first_header} |"))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows
+
+
+class TestCommand:
+    def test_writes_the_table_it_prints(self, quick_report):
+        path, _, stdout = quick_report
+        text = path.read_text()
+        rows = table_rows(text, "model")
+        assert [r[0] for r in rows] == [MODELS[k].label for k in REPORT_MODELS]
+        for row in rows:
+            assert f"| {' | '.join(row)} |" in stdout
+        assert text.startswith("# The article's claims, measured")
+        assert "Made by `python -m aelib report --quick` (seed 0) on the embedded MNIST sample" in text
+
+    def test_reuses_cached_models_and_caches_the_classifier(self, quick_report):
+        _, cache, stdout = quick_report
+        for kind in ("dense", "conv", "dense_vae"):
+            assert f"{MODELS[kind].label}: from the cache" in stdout
+        assert f"conv VAE: epoch {MODELS['conv_vae'].quick_epochs}/" in stdout  # new: trained
+        assert len(list(cache.glob("classifier-*.keras"))) == 1
+        again = run_cli("report", "--quick", "--out", str(cache.parent / "again"),
+                        "--cache", str(cache), cwd=cache.parent)
+        assert again.returncode == 0, again.stderr
+        assert "digit classifier: from the cache" in again.stdout and "epoch 1/" not in again.stdout
+        assert (cache.parent / "again" / "report.md").read_text() == quick_report[0].read_text()
+
+    def test_every_model_generates_1000_digits(self, quick_report):
+        rows = table_rows(quick_report[0].read_text(), "model | 0")
+        assert len(rows) == len(REPORT_MODELS)
+        for row in rows:
+            assert sum(int(c) for c in row[1:]) == 1000
+
+    def test_the_classifier_accuracy_is_stated(self, quick_report):
+        text = quick_report[0].read_text()
+        accuracy = float(re.search(r"\(([\d.]+)% test accuracy\)", text).group(1))
+        assert 80 < accuracy <= 100  # the sample: ~96%; full MNIST: >= 99% (slow test)
+
+
+class TestMeasurements:
+    """Each column is the metric of aelib.metrics applied to what the model gives."""
+
+    @pytest.fixture(scope="class")
+    def run(self, quick_report):
+        return Run(aelib.load_mnist(source="sample"), quick=True, cache_dir=quick_report[1])
+
+    @pytest.mark.parametrize("kind", ["dense", "dense_vae"])
+    def test_columns_recomputed(self, run, kind):
+        from aelib.report import digit_classifier_for
+
+        classifier, _ = digit_classifier_for(run)
+        row = measure_model(run, kind, classifier)
+        ae, data = run.model(kind).autoencoder, run.data
+        assert row.test_mse == pytest.approx(aelib.evaluate(ae, data.x_test))
+        assert row.prior_sigma == (1.0 if kind.endswith("vae") else 0.33)
+        expected = generation_scores(classifier.predict(ae.generate(1000, seed=0), verbose=0))
+        assert row.generation.class_counts == expected.class_counts
+        assert row.generation.mean_confidence == pytest.approx(expected.mean_confidence)
+        assert row.generation.confident_share == pytest.approx(expected.confident_share)
+        assert row.ks == pytest.approx(ks_normality(prior_codings(ae, data.x_test, seed=0),
+                                                    sigma=row.prior_sigma))
+        test_codings = ae.encode(data.x_test)
+        assert row.silhouette == pytest.approx(digit_silhouette(test_codings, data.y_test, digit=1))
+        assert row.knn == pytest.approx(knn_accuracy(ae.encode(data.x_train), data.y_train,
+                                                     test_codings, data.y_test, k=5))
+
+    def test_a_vae_is_compared_with_its_sampled_codings(self, run):
+        ae = run.model("dense_vae").autoencoder
+        x = run.data.x_test[:500]
+        sampled, means = prior_codings(ae, x, seed=0), ae.encode(x)
+        assert sampled.std() > means.std()  # the posterior's spread is added
+        np.testing.assert_array_equal(prior_codings(ae, x, seed=0), sampled)
+        plain = run.model("dense").autoencoder
+        np.testing.assert_array_equal(prior_codings(plain, x), plain.encode(x))
+
+    def test_unknown_model_kinds_are_refused_before_any_work(self, run, monkeypatch):
+        monkeypatch.setattr("aelib.report.digit_classifier_for",
+                            lambda run: pytest.fail("worked before checking kinds"))
+        with pytest.raises(ValueError, match="kinds: unknown model 'gan'"):
+            measure(run, kinds=("dense", "gan"))
+
+
+class TestErrors:
+    @pytest.mark.parametrize("args, message", [
+        (["--data", "{tmp}/missing.npz"], "--data: no file at "),
+        (["--out", "{tmp}/a_file/out"], "--out: "),
+    ])
+    def test_exit_2_and_nothing_written(self, args, message, tmp_path, capsys, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "a_file").write_text("a file, not a folder")
+        before = sorted(p.name for p in tmp_path.iterdir())
+        code = cli.main(["report", *[a.format(tmp=tmp_path) for a in args]])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and err.count("\n") == 1
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
