@@ -3,7 +3,9 @@
 In one process, for each model: the plain article recipe (model.fit on numpy
 arrays, default settings: one step per call into TensorFlow), and aelib.train
 with and without the reconstruction recorder (1 frame per epoch for the dense
-model, 20 for the conv one). Each variant is warmed up with one call, then
+model, 20 for the conv one); for the conv model also built with the
+"mixed_bfloat16" policy, as `aelib figures` builds it on a CPU with
+avx512_bf16. Each variant is warmed up with one call, then
 timed for --reps calls of --epochs epochs, interleaved so that the machine's
 noise hits all variants alike; the medians and their ratios are reported and written
 into docs/benchmarks.md.
@@ -28,11 +30,14 @@ import aelib  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine, markdown_table, write_section  # noqa: E402
 
-SETTINGS = {"dense": (aelib.dense_autoencoder, 200, 1), "conv": (aelib.conv_autoencoder, 150, 20)}
+SETTINGS = {  # builder, batch size, recorder frames per epoch, dtype policies to try
+    "dense": (aelib.dense_autoencoder, 200, 1, [None]),
+    "conv": (aelib.conv_autoencoder, 150, 20, [None, "mixed_bfloat16"]),
+}
 
 
 def variants(kind, x, epochs):
-    build, batch_size, per_epoch = SETTINGS[kind]
+    build, batch_size, per_epoch, policies = SETTINGS[kind]
 
     plain = build(seed=0).model
     plain.compile(optimizer=keras.optimizers.Adam(), loss="mse")
@@ -40,21 +45,21 @@ def variants(kind, x, epochs):
     def fit_plain():
         plain.fit(x, x, batch_size=batch_size, epochs=epochs, verbose=0)
 
-    def fit_aelib(recorder):
-        ae = build(seed=0)
+    def fit_aelib(policy, recorder):
+        ae = build(seed=0, dtype_policy=policy)
 
         def fit():
             aelib.train(ae, x, epochs=epochs, batch_size=batch_size, verbose=0,
-                        snapshots=recorder() if recorder else None)
+                        snapshots=aelib.ReconstructionRecorder(x[:8], per_epoch) if recorder else None)
 
         return fit
 
-    return {
-        "plain model.fit": fit_plain,
-        "aelib.train": fit_aelib(None),
-        "aelib.train + recorder": fit_aelib(
-            lambda: aelib.ReconstructionRecorder(x[:8], per_epoch=per_epoch)),
-    }
+    fits = {"plain model.fit": fit_plain}
+    for policy in policies:
+        name = "aelib.train" + (f", {policy}" if policy else "")
+        fits[name] = fit_aelib(policy, False)
+        fits[f"{name} + recorder"] = fit_aelib(policy, True)
+    return fits
 
 
 def main(argv=None):
