@@ -30,24 +30,33 @@ from .metrics import (
     ks_normality,
     train_digit_classifier,
 )
-from .models import Autoencoder, conv_autoencoder, dense_autoencoder, load_autoencoder
+from .models import (
+    Autoencoder,
+    conv_autoencoder,
+    dense_autoencoder,
+    load_autoencoder,
+    native_bfloat16,
+)
 from .plots import (
     image_grid,
     plot_coding_histograms,
     plot_generated,
+    plot_generated_comparison,
     plot_history,
     plot_projection,
     plot_reconstructions,
     project_codings,
 )
 from .training import ReconstructionRecorder, evaluate, reconstruction_frame, to_uint8, train
-from .vae import VAE, variational_autoencoder
+from .vae import VAE, prior_codings, variational_autoencoder
 
 from ._notebook import register_figure_display
 
 register_figure_display()
 
 __version__ = "0.1.0"
+
+from . import report  # noqa: E402  aelib.report.compare: the claims table (needs __version__)
 
 __all__ = [
     "Autoencoder",
@@ -68,14 +77,17 @@ __all__ = [
     "layer_table",
     "load_autoencoder",
     "load_mnist",
+    "native_bfloat16",
     "plot_coding_histograms",
     "plot_conv_architecture",
     "plot_dense_architecture",
     "plot_generated",
+    "plot_generated_comparison",
     "plot_history",
     "plot_projection",
     "plot_reconstructions",
     "prepare_images",
+    "prior_codings",
     "project_codings",
     "read_gif",
     "reconstruction_frame",

@@ -22,6 +22,8 @@ Nothing in the table is typed in: every number comes from the models.
     from aelib.figures import Run
     from aelib.report import measure
     print(measure(Run(aelib.load_mnist(), cache_dir=".aelib-cache")).markdown())
+
+or, for models trained in a notebook, :func:`compare`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +40,7 @@ import numpy as np
 
 from . import __version__
 from ._io import atomic_path
+from .data import Dataset, _describe
 from .figures import MODELS, Run, describe_data
 from .metrics import (
     GenerationScores,
@@ -51,7 +54,7 @@ from .models import Autoencoder
 from .training import evaluate
 from .vae import prior_codings
 
-__all__ = ["ModelClaims", "Report", "measure", "measure_model",
+__all__ = ["ModelClaims", "Report", "measure", "compare", "measure_autoencoder",
            "digit_classifier_for", "write_report", "REPORT_MODELS"]
 
 #: the report's rows, in order: model kinds of :data:`aelib.figures.MODELS`
@@ -175,25 +178,69 @@ def digit_classifier_for(run: Run) -> tuple[keras.Model, float]:
 # --------------------------------------------------------------------------
 # measuring
 # --------------------------------------------------------------------------
-def measure_model(run: Run, kind: str, classifier: keras.Model) -> ModelClaims:
-    """One row of the report for the model of ``kind`` (trained or cached by ``run``)."""
-    data = run.data
-    trained = run.model(kind)
-    ae = trained.autoencoder
-    generated = ae.generate(N_GENERATED, seed=run.seed)
-    probabilities = keras.ops.convert_to_numpy(classifier.predict(generated, batch_size=500, verbose=0))
-    train_codings = ae.encode(data.x_train)
-    test_codings = ae.encode(data.x_test)
+def measure_autoencoder(label: str, autoencoder: Autoencoder, data: Dataset,
+                        classifier: keras.Model, *, seed: int = 0) -> ModelClaims:
+    """One row of the report: the claims measured for one trained model.
+
+    Args:
+        label: the row's name.
+        autoencoder: a trained :class:`~aelib.Autoencoder` (plain or VAE).
+        data: its MNIST (codings of ``x_train`` and ``x_test`` are scored).
+        classifier: a digit classifier with softmax outputs (see
+            :func:`aelib.train_digit_classifier`).
+        seed: seeds the generated codings, the VAE's posterior draws and the
+            silhouette's subsample.
+    """
+    generated = autoencoder.generate(N_GENERATED, seed=seed)  # from the model's prior
+    probabilities = classifier.predict(generated, batch_size=500, verbose=0)
+    train_codings = autoencoder.encode(data.x_train)
+    test_codings = autoencoder.encode(data.x_test)
     return ModelClaims(
-        label=MODELS[kind].label,
-        test_mse=evaluate(ae, data.x_test),
-        prior_sigma=ae.prior_sigma,
-        generation=generation_scores(probabilities, threshold=CONFIDENT),
-        ks=ks_normality(prior_codings(ae, data.x_test, seed=run.seed), sigma=ae.prior_sigma),
+        label=label,
+        test_mse=evaluate(autoencoder, data.x_test),
+        prior_sigma=autoencoder.prior_sigma,
+        generation=generation_scores(np.asarray(probabilities), threshold=CONFIDENT),
+        ks=ks_normality(prior_codings(autoencoder, data.x_test, seed=seed),
+                        sigma=autoencoder.prior_sigma),
         silhouette=digit_silhouette(test_codings, data.y_test, digit=SILHOUETTE_DIGIT,
-                                    max_samples=SILHOUETTE_SAMPLES, seed=run.seed),
+                                    max_samples=SILHOUETTE_SAMPLES, seed=seed),
         knn=knn_accuracy(train_codings, data.y_train, test_codings, data.y_test, k=KNN_K),
     )
+
+
+def compare(
+    autoencoders: Mapping[str, Autoencoder],
+    data: Dataset,
+    classifier: keras.Model,
+    classifier_accuracy: float,
+    *,
+    seed: int = 0,
+    command: str = "aelib.report.compare",
+) -> Report:
+    """The report for trained models of your own (a notebook's, say).
+
+    Args:
+        autoencoders: row label -> trained :class:`~aelib.Autoencoder`.
+        data: the MNIST they were trained on.
+        classifier, classifier_accuracy: from :func:`aelib.train_digit_classifier`.
+        seed: as in :func:`measure_autoencoder`.
+        command: what made the report, named in its Markdown.
+
+    Example:
+        >>> classifier, accuracy = aelib.train_digit_classifier(data, seed=0)  # doctest: +SKIP
+        >>> report = compare({"dense AE": dense, "dense VAE": vae}, data, classifier, accuracy)  # doctest: +SKIP
+        >>> print(report.table())  # doctest: +SKIP
+    """
+    if not isinstance(autoencoders, Mapping) or not autoencoders:
+        raise TypeError("autoencoders must be a non-empty mapping of label -> Autoencoder, "
+                        f"got {_describe(autoencoders)}")
+    for label, ae in autoencoders.items():
+        if not isinstance(ae, Autoencoder):
+            raise TypeError(f"autoencoders[{label!r}] must be an aelib Autoencoder, "
+                            f"got {_describe(ae)}")
+    rows = tuple(measure_autoencoder(label, ae, data, classifier, seed=seed)
+                 for label, ae in autoencoders.items())
+    return Report(rows, float(classifier_accuracy), describe_data(data), seed, command)
 
 
 def measure(run: Run, kinds: Sequence[str] = REPORT_MODELS,
@@ -210,11 +257,11 @@ def measure(run: Run, kinds: Sequence[str] = REPORT_MODELS,
     if unknown:
         raise ValueError(f"kinds: unknown model {unknown[0]!r}; known: {', '.join(MODELS)}")
     classifier, accuracy = digit_classifier_for(run)
-    rows = []
+    autoencoders = {}
     for kind in kinds:
-        run.progress(f"measuring the {MODELS[kind].label}")
-        rows.append(measure_model(run, kind, classifier))
-    return Report(tuple(rows), accuracy, describe_data(run.data), run.seed, command)
+        autoencoders[MODELS[kind].label] = run.model(kind).autoencoder
+    run.progress("measuring " + ", ".join(autoencoders))
+    return compare(autoencoders, run.data, classifier, accuracy, seed=run.seed, command=command)
 
 
 def write_report(report: Report, path: str | Path) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import aelib
 from aelib import cli
 from aelib.figures import MODELS, Run
 from aelib.metrics import digit_silhouette, generation_scores, knn_accuracy, ks_normality
-from aelib.report import REPORT_MODELS, measure, measure_model
+from aelib.report import REPORT_MODELS, compare, measure, measure_autoencoder
 from aelib.vae import prior_codings
 
 from conftest import run_cli
@@ -88,8 +89,8 @@ class TestMeasurements:
         from aelib.report import digit_classifier_for
 
         classifier, _ = digit_classifier_for(run)
-        row = measure_model(run, kind, classifier)
         ae, data = run.model(kind).autoencoder, run.data
+        row = measure_autoencoder("x", ae, data, classifier, seed=0)
         assert row.test_mse == pytest.approx(aelib.evaluate(ae, data.x_test))
         assert row.prior_sigma == (1.0 if kind.endswith("vae") else 0.33)
         expected = generation_scores(classifier.predict(ae.generate(1000, seed=0), verbose=0))
@@ -112,6 +113,20 @@ class TestMeasurements:
         plain = run.model("dense").autoencoder
         np.testing.assert_array_equal(prior_codings(plain, x), plain.encode(x))
 
+    def test_models_of_your_own(self, run):
+        from aelib.report import digit_classifier_for
+
+        classifier, accuracy = digit_classifier_for(run)
+        ae = run.model("dense").autoencoder
+        report = compare({"mine": ae}, run.data, classifier, accuracy, command="my notebook")
+        assert [r.label for r in report.rows] == ["mine"]
+        assert report.rows[0] == measure_autoencoder("mine", ae, run.data, classifier)
+        assert "Made by `my notebook` (seed 0)" in report.markdown()
+        with pytest.raises(TypeError, match=r"autoencoders\['mine'\] must be an aelib Autoencoder"):
+            compare({"mine": ae.model}, run.data, classifier, accuracy)
+        with pytest.raises(TypeError, match="autoencoders must be a non-empty mapping"):
+            compare({}, run.data, classifier, accuracy)
+
     def test_unknown_model_kinds_are_refused_before_any_work(self, run, monkeypatch):
         monkeypatch.setattr("aelib.report.digit_classifier_for",
                             lambda run: pytest.fail("worked before checking kinds"))
@@ -132,3 +147,24 @@ class TestErrors:
         err = capsys.readouterr().err
         assert code == 2 and message in err and err.count("\n") == 1
         assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+class TestPublished:
+    """The committed report (assets/report.md, full MNIST) and the README's copy of its table."""
+
+    ROOT = Path(__file__).resolve().parents[1]
+
+    def test_the_readme_shows_the_committed_table(self):
+        report = (self.ROOT / "assets" / "report.md").read_text()
+        readme = (self.ROOT / "README.md").read_text()
+        copied = readme.split("<!-- report:start -->\n", 1)[1].split("<!-- report:end -->", 1)[0]
+        table = "\n".join(l for l in report.split("\n\n")[2].splitlines())  # the first table
+        assert table.startswith("| model | test MSE |")
+        assert copied.strip() == table.strip()
+
+    def test_it_was_made_on_full_mnist_with_every_model(self):
+        report = (self.ROOT / "assets" / "report.md").read_text()
+        assert "on full MNIST (60,000 train / 10,000 test)" in report
+        assert [r[0] for r in table_rows(report, "model")] == [MODELS[k].label for k in REPORT_MODELS]
+        accuracy = float(re.search(r"\(([\d.]+)% test accuracy\)", report).group(1))
+        assert accuracy >= 99.0  # the issue's bar for the classifier on full MNIST
