@@ -110,6 +110,11 @@ class ReconstructionRecorder(keras.callbacks.Callback):
         self._marks: list[int] = []
         self._epochs_seen = 0
         self._step0 = 0
+        self._steps = 0
+        # With one frame per epoch every frame is taken in on_epoch_end, and the
+        # batch hook has nothing to do: saying so lets Keras keep dispatching
+        # batch callbacks asynchronously instead of waiting on every execution.
+        self.async_safe = self.per_epoch == 1
 
     def frame_steps(self, steps: int) -> list[int]:
         """The steps (1-based, within an epoch of ``steps``) after which frames are taken."""
@@ -138,12 +143,13 @@ class ReconstructionRecorder(keras.callbacks.Callback):
             if self.per_epoch > 1:
                 raise ValueError("per_epoch > 1 needs training data of known length")
             steps = 1
-        self._step0 = self._epochs_seen * steps
+        self._step0, self._steps = self._epochs_seen * steps, steps
         # step (1-based, within the epoch) after which each frame is taken
         self._marks = self.frame_steps(steps)
 
     def on_train_batch_end(self, batch, logs=None):
-        while self._marks and batch + 1 >= self._marks[0]:
+        # frames inside the epoch; the one after its last step is on_epoch_end's
+        while self._marks and self._marks[0] < self._steps and batch + 1 >= self._marks[0]:
             self._record(self._step0 + self._marks.pop(0))
 
     def on_epoch_end(self, epoch, logs=None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -88,6 +89,20 @@ class TestRecorder:
         expected = aelib.reconstruction_frame(images, ae.reconstruct(images))
         np.testing.assert_array_equal(frame, expected)
         assert not np.array_equal(recorder.frames[0][28:], frame[28:])  # it learned
+
+    def test_one_frame_per_epoch_is_taken_at_each_epochs_end(self, sample):
+        recorder = aelib.ReconstructionRecorder(sample.x_train[:8], per_epoch=1)
+        assert recorder.async_safe  # Keras may run batch hooks asynchronously: it has none to run
+        assert not aelib.ReconstructionRecorder(sample.x_train[:8], per_epoch=2).async_safe
+        ae, snapshots = aelib.dense_autoencoder(seed=0), []
+        after_each_epoch = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: snapshots.append(ae.reconstruct(sample.x_train[:8])))
+        aelib.train(ae, sample.x_train[:1000], epochs=3, batch_size=100, snapshots=recorder,
+                    callbacks=[after_each_epoch], seed=0, verbose=0)
+        assert recorder.steps == [0, 10, 20, 30]
+        for frame, reconstruction in zip(recorder.frames[1:], snapshots):
+            np.testing.assert_array_equal(
+                frame, aelib.reconstruction_frame(sample.x_train[:8], reconstruction))
 
     def test_max_epochs_stops_recording(self, sample):
         recorder = aelib.ReconstructionRecorder(sample.x_train[:8], per_epoch=2, max_epochs=1)
