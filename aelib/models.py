@@ -401,8 +401,9 @@ def conv_autoencoder(
         decoder_filters, decoder_kernels: one upsampling + conv stage per entry.
         output_kernel: kernel size of the final sigmoid conv.
         kernel_initializer, seed, dtype_policy: as in :func:`dense_autoencoder`
-            (``"mixed_bfloat16"`` trains this model about 1.5x faster on a
-            CPU with avx512_bf16, to the same test MSE; docs/benchmarks.md).
+            (``"mixed_bfloat16"`` trains this model about 1.1x faster in
+            wall time, 1.2-1.35x per CPU-second, on a 2-core CPU with
+            avx512_bf16, to the same test MSE; docs/benchmarks.md).
 
     Returns:
         An :class:`Autoencoder` with ``kind == "conv"``.
