@@ -26,6 +26,7 @@ __all__ = [
     "check_images",
     "check_labels",
     "check_positive_int",
+    "check_seed",
     "SOURCES",
     "ENV_VAR",
 ]
@@ -57,6 +58,19 @@ def check_positive_int(value, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value}")
     return int(value)
+
+
+def check_seed(seed, name: str = "seed") -> int | None:
+    """Return ``seed`` as an int (or None) if it is an integer or None, else raise.
+
+    >>> check_seed(None), check_seed(7)
+    (None, 7)
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{name} must be an int or None, got {_describe(seed)}")
+    return int(seed)
 
 
 def check_images(
@@ -120,14 +134,17 @@ def _check_finite(x: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must be finite, got {bad} NaN or inf values in {_describe(x)}")
 
 
-def check_labels(y, n: int, name: str = "y", images_name: str = "x") -> np.ndarray:
-    """Check integer labels of length ``n`` (one per image) and return them as int64."""
+def check_labels(
+    y, n: int, name: str = "y", images_name: str = "x", *, per: str = "image", rows: str = "images"
+) -> np.ndarray:
+    """Check integer labels of length ``n`` (one per image, or ``per`` row) and
+    return them as int64; ``rows`` names the ``n`` things in the message."""
     y = np.asarray(y)
     if y.ndim != 1 or y.dtype.kind not in "iu":
         raise ValueError(f"{name} must be a 1-D array of integer labels, got {_describe(y)}")
     if len(y) != n:
         raise ValueError(
-            f"{name} must have one label per image: {images_name} has {n} images, "
+            f"{name} must have one label per {per}: {images_name} has {n} {rows}, "
             f"{name} has {len(y)} labels"
         )
     return y.astype(np.int64, copy=False)

@@ -26,7 +26,7 @@ import scipy.stats
 from sklearn.metrics import silhouette_samples
 from sklearn.neighbors import KNeighborsClassifier
 
-from .data import Dataset, _describe, check_images, check_labels, check_positive_int
+from .data import Dataset, _describe, check_images, check_labels, check_positive_int, check_seed
 from .models import _check_input_shape, _Init
 
 __all__ = [
@@ -72,25 +72,6 @@ def _check_matrix(x, name: str, what: str = "codings") -> np.ndarray:
         bad = int(x.size - np.count_nonzero(np.isfinite(x)))
         raise ValueError(f"{name} must be finite, got {bad} NaN or inf values in {_describe(x)}")
     return x
-
-
-def _check_row_labels(y, n: int, name: str, rows_name: str) -> np.ndarray:
-    """Check 1-D integer labels, one per row of ``rows_name``; return them as int64."""
-    y = np.asarray(y)
-    if y.ndim != 1 or y.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be a 1-D array of integer labels, got {_describe(y)}")
-    if len(y) != n:
-        raise ValueError(
-            f"{name} must have one label per row of {rows_name}: {rows_name} has {n} rows, "
-            f"{name} has {len(y)} labels"
-        )
-    return y.astype(np.int64, copy=False)
-
-
-def _check_seed(seed) -> int | None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise TypeError(f"seed must be an int or None, got {_describe(seed)}")
-    return None if seed is None else int(seed)
 
 
 def _check_number(value, name: str, lo: float, hi: float, *, lo_open: bool = False) -> float:
@@ -147,7 +128,7 @@ def digit_classifier(
     n_classes = check_positive_int(n_classes, "n_classes")
     if n_classes < 2:
         raise ValueError(f"n_classes must be >= 2, got {n_classes}")
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     he = _Init("he_uniform", seed)  # relu layers
     glorot = _Init("glorot_uniform", None if seed is None else seed + 100)  # the softmax layer
     layers = keras.layers
@@ -205,7 +186,7 @@ def train_digit_classifier(
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     learning_rate = _check_number(learning_rate, "learning_rate", 0.0, math.inf, lo_open=True)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     x_train = check_images(data.x_train, "data.x_train")
     x_test = check_images(data.x_test, "data.x_test", shape=x_train.shape[1:])
     y_train = check_labels(data.y_train, len(x_train), "data.y_train", "data.x_train")
@@ -396,14 +377,14 @@ def digit_silhouette(
         0.99
     """
     z = _check_matrix(codings, "codings")
-    y = _check_row_labels(labels, len(z), "labels", "codings")
+    y = check_labels(labels, len(z), "labels", "codings", per="row of codings", rows="rows")
     if isinstance(digit, bool) or not isinstance(digit, (int, np.integer)):
         raise TypeError(f"digit must be an integer label, got {_describe(digit)}")
     if max_samples is not None:
         max_samples = check_positive_int(max_samples, "max_samples")
         if max_samples < 2:
             raise ValueError(f"max_samples must be >= 2 (one of each cluster) or None, got {max_samples}")
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     is_digit = y == digit
     n_digit = int(is_digit.sum())
     if n_digit == 0:
@@ -465,8 +446,10 @@ def knn_accuracy(
             f"test_codings must have as many columns as train_codings ({train.shape[1]}), "
             f"got {_describe(test)}"
         )
-    y_train = _check_row_labels(train_labels, len(train), "train_labels", "train_codings")
-    y_test = _check_row_labels(test_labels, len(test), "test_labels", "test_codings")
+    y_train = check_labels(train_labels, len(train), "train_labels", "train_codings",
+                           per="row of train_codings", rows="rows")
+    y_test = check_labels(test_labels, len(test), "test_labels", "test_codings",
+                          per="row of test_codings", rows="rows")
     k = check_positive_int(k, "k")
     if k > len(train):
         raise ValueError(

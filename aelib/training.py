@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from .data import _describe, check_images, check_positive_int, tile_images
+from .data import _describe, check_images, check_positive_int, check_seed, tile_images
 from .models import Autoencoder, _predict
 
 __all__ = [
@@ -313,8 +313,7 @@ def train(
             )
     if recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise TypeError(f"seed must be an int or None, got {_describe(seed)}")
+    seed = check_seed(seed)
     if learning_rate is not None and not (
         isinstance(learning_rate, (int, float)) and 0 < learning_rate and math.isfinite(learning_rate)
     ):
@@ -322,7 +321,7 @@ def train(
 
     model = autoencoder.model
     if seed is not None:
-        keras.utils.set_random_seed(int(seed))
+        keras.utils.set_random_seed(seed)
     steps = math.ceil(len(x) / batch_size)  # per epoch
     if getattr(model, "optimizer", None) is None:  # a fresh model: set it up with the recipe
         if recipe == "aelib":
@@ -333,7 +332,7 @@ def train(
 
     cbs = list(callbacks) + ([snapshots] if snapshots is not None else [])
     return model.fit(
-        _batches(x, batch_size, None if seed is None else int(seed)),
+        _batches(x, batch_size, seed),
         epochs=epochs,
         shuffle=False,  # the pipeline shuffles
         validation_data=None if validation_data is None else (validation_data, validation_data),

@@ -57,7 +57,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from .data import _describe, check_images
+from .data import _describe, check_images, check_seed
 from .models import (
     Autoencoder,
     _conv_networks,
@@ -79,14 +79,6 @@ _BUILDERS = {
     "dense": (dense_autoencoder, _dense_networks),
     "conv": (conv_autoencoder, _conv_networks),
 }
-
-
-def _check_seed(seed, name: str = "seed") -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"{name} must be an int or None, got {_describe(seed)}")
-    return int(seed)
 
 
 def _check_kl_weight(kl_weight) -> float:
@@ -116,7 +108,7 @@ class Sampling(keras.layers.Layer):
 
     def __init__(self, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.seed = _check_seed(seed)
+        self.seed = check_seed(seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
 
     def call(self, inputs):
@@ -378,7 +370,7 @@ def variational_autoencoder(
     if not isinstance(kind, str) or kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     kl_weight = _check_kl_weight(kl_weight)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     builder, networks = _BUILDERS[kind]
     signature = inspect.signature(builder)
     unknown = sorted(set(widths) - set(signature.parameters))
