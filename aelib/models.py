@@ -20,6 +20,7 @@ conv        62,278  296,985  359,263
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 from collections.abc import Sequence
@@ -233,9 +234,10 @@ class _Init:
         return init
 
 
+@functools.cache
 def native_bfloat16() -> bool:
     """Whether this machine computes bfloat16 natively: a CPU with avx512_bf16 or
-    amx_bf16, or a GPU of compute capability 8.0 or newer."""
+    amx_bf16, or a GPU of compute capability 8.0 or newer (asked once per process)."""
     import tensorflow as tf
 
     for gpu in tf.config.list_physical_devices("GPU"):
@@ -338,32 +340,28 @@ def _dense_networks(
     encoder_units = _check_units(encoder_units, "encoder_units")
     decoder_units = _check_units(decoder_units, "decoder_units")
     with _dtype_policy(dtype_policy):
-        return _build_dense(n_codings, shape, encoder_units, decoder_units,
-                            _Init(kernel_initializer, seed), head)
+        init = _Init(kernel_initializer, seed)
+        layers = keras.layers
+        inputs = keras.Input(shape, name="images")
+        h = layers.Flatten(name="flatten")(inputs)
+        for i, units in enumerate(encoder_units):
+            h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
+        encoder = keras.Model(inputs, head(h, n_codings, init), name="encoder")
 
-
-def _build_dense(n_codings, shape, encoder_units, decoder_units, init, head):
-    layers = keras.layers
-    inputs = keras.Input(shape, name="images")
-    h = layers.Flatten(name="flatten")(inputs)
-    for i, units in enumerate(encoder_units):
-        h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
-    encoder = keras.Model(inputs, head(h, n_codings, init), name="encoder")
-
-    codings_in = keras.Input((n_codings,), name="codings_in")
-    h = codings_in
-    for i, units in enumerate(decoder_units):
-        h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
-    h = layers.Dense(
-        math.prod(shape),
-        "sigmoid",
-        kernel_initializer=init(),
-        dtype="float32",  # the output stays float32 under a mixed policy
-        name="pixels",
-    )(h)
-    outputs = layers.Reshape(shape, name="reconstruction")(h)
-    decoder = keras.Model(codings_in, outputs, name="decoder")
-    return encoder, decoder
+        codings_in = keras.Input((n_codings,), name="codings_in")
+        h = codings_in
+        for i, units in enumerate(decoder_units):
+            h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
+        h = layers.Dense(
+            math.prod(shape),
+            "sigmoid",
+            kernel_initializer=init(),
+            dtype="float32",  # the output stays float32 under a mixed policy
+            name="pixels",
+        )(h)
+        outputs = layers.Reshape(shape, name="reconstruction")(h)
+        decoder = keras.Model(codings_in, outputs, name="decoder")
+        return encoder, decoder
 
 
 def conv_autoencoder(
@@ -477,48 +475,42 @@ def _conv_networks(
             f"per encoder stage), got {shape}"
         )
     with _dtype_policy(dtype_policy):
-        return _build_conv(n_codings, shape, encoder_filters, encoder_kernels, encoder_units,
-                           decoder_units, decoder_maps, decoder_filters, decoder_kernels,
-                           output_kernel, _Init(kernel_initializer, seed), head)
+        init = _Init(kernel_initializer, seed)
+        layers = keras.layers
+        inputs = keras.Input(shape, name="images")
+        h = inputs
+        for i, (filters, k) in enumerate(zip(encoder_filters, encoder_kernels)):
+            h = layers.Conv2D(filters, k, padding="same", activation="relu",
+                              kernel_initializer=init(), name=f"conv{i + 1}")(h)
+            h = layers.MaxPooling2D(2, name=f"pool{i + 1}")(h)
+        h0, w0 = h.shape[1], h.shape[2]  # the decoder's first feature map mirrors this
+        h = layers.Flatten(name="flatten")(h)
+        for i, units in enumerate(encoder_units):
+            h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
+        encoder = keras.Model(inputs, head(h, n_codings, init), name="encoder")
 
-
-def _build_conv(n_codings, shape, encoder_filters, encoder_kernels, encoder_units, decoder_units,
-                decoder_maps, decoder_filters, decoder_kernels, output_kernel, init, head):
-    layers = keras.layers
-    inputs = keras.Input(shape, name="images")
-    h = inputs
-    for i, (filters, k) in enumerate(zip(encoder_filters, encoder_kernels)):
-        h = layers.Conv2D(filters, k, padding="same", activation="relu",
-                          kernel_initializer=init(), name=f"conv{i + 1}")(h)
-        h = layers.MaxPooling2D(2, name=f"pool{i + 1}")(h)
-    h0, w0 = h.shape[1], h.shape[2]  # the decoder's first feature map mirrors this
-    h = layers.Flatten(name="flatten")(h)
-    for i, units in enumerate(encoder_units):
-        h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
-    encoder = keras.Model(inputs, head(h, n_codings, init), name="encoder")
-
-    codings_in = keras.Input((n_codings,), name="codings_in")
-    h = codings_in
-    for i, units in enumerate(decoder_units):
-        h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
-    h = layers.Dense(h0 * w0 * decoder_maps, "relu", kernel_initializer=init(),
-                     name=f"hidden{len(decoder_units) + 1}")(h)
-    h = layers.Reshape((h0, w0, decoder_maps), name="feature_maps")(h)
-    for i, (filters, k) in enumerate(zip(decoder_filters, decoder_kernels)):
-        h = layers.UpSampling2D(2, name=f"upsample{i + 1}")(h)
-        h = layers.Conv2D(filters, k, padding="same", activation="relu",
-                          kernel_initializer=init(), name=f"deconv{i + 1}")(h)
-    outputs = layers.Conv2D(
-        shape[2],
-        output_kernel,
-        padding="same",
-        activation="sigmoid",
-        kernel_initializer=init(),
-        dtype="float32",  # the output stays float32 under a mixed policy
-        name="reconstruction",
-    )(h)
-    decoder = keras.Model(codings_in, outputs, name="decoder")
-    return encoder, decoder
+        codings_in = keras.Input((n_codings,), name="codings_in")
+        h = codings_in
+        for i, units in enumerate(decoder_units):
+            h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
+        h = layers.Dense(h0 * w0 * decoder_maps, "relu", kernel_initializer=init(),
+                         name=f"hidden{len(decoder_units) + 1}")(h)
+        h = layers.Reshape((h0, w0, decoder_maps), name="feature_maps")(h)
+        for i, (filters, k) in enumerate(zip(decoder_filters, decoder_kernels)):
+            h = layers.UpSampling2D(2, name=f"upsample{i + 1}")(h)
+            h = layers.Conv2D(filters, k, padding="same", activation="relu",
+                              kernel_initializer=init(), name=f"deconv{i + 1}")(h)
+        outputs = layers.Conv2D(
+            shape[2],
+            output_kernel,
+            padding="same",
+            activation="sigmoid",
+            kernel_initializer=init(),
+            dtype="float32",  # the output stays float32 under a mixed policy
+            name="reconstruction",
+        )(h)
+        decoder = keras.Model(codings_in, outputs, name="decoder")
+        return encoder, decoder
 
 
 def _stack(encoder: keras.Model, decoder: keras.Model, kind: str) -> Autoencoder:
