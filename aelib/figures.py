@@ -153,16 +153,15 @@ def _frames(kind):
     return lambda run: run.model(kind).frames
 
 
-def _histograms(run):
-    return plot_coding_histograms(run.codings("dense")[0], coords=(0, 1, 2, 4, 5, 6, 7, 14), bins=20)
+def _histograms(run):  # the article's coordinates, HISTOGRAM_COORDS
+    return plot_coding_histograms(run.codings("dense")[0], bins=20)
 
 
 def _vae_histograms(run):
     """The same coordinates for the VAE: sampled codings, with the prior N(0, 1) over them."""
     ae = run.model("dense_vae").autoencoder
     codings = prior_codings(ae, run.data.x_train, seed=run.seed)
-    return plot_coding_histograms(codings, coords=(0, 1, 2, 4, 5, 6, 7, 14), bins=40,
-                                  normal_sigma=ae.prior_sigma)
+    return plot_coding_histograms(codings, bins=40, normal_sigma=ae.prior_sigma)
 
 
 def _comparison(run):
@@ -332,11 +331,17 @@ class Run:
         return self._codings[kind]
 
     # -- cache ----------------------------------------------------------------
-    def _cache_paths(self, kind: str) -> tuple[Path, Path, Path] | None:
+    def cache_stem(self, name: str, config: dict) -> Path | None:
+        """``cache_dir/NAME-KEY``, KEY a hash of ``config`` (``None`` without a cache)."""
         if self.cache_dir is None:
             return None
-        key = hashlib.sha256(json.dumps(self.config(kind), sort_keys=True).encode()).hexdigest()[:12]
-        stem = self.cache_dir / f"{kind}-{key}"
+        key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+        return self.cache_dir / f"{name}-{key}"
+
+    def _cache_paths(self, kind: str) -> tuple[Path, Path, Path] | None:
+        stem = self.cache_stem(kind, self.config(kind))
+        if stem is None:
+            return None
         return stem.with_suffix(".keras"), stem.with_suffix(".json"), stem.with_suffix(".frames.npz")
 
     def _load_cached(self, kind: str) -> TrainedModel | None:

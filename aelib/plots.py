@@ -297,8 +297,7 @@ def plot_generated_comparison(
     fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (title, ae), images in zip(axes, autoencoders.items(), panels):
-        _show_tile(ax, tile_images(images, n_rows, n_cols))
-        ax.set_axis_off()
+        image_grid(images, n_rows, n_cols, ax=ax)
         ax.set_title(f"{title}\nN(0, {ae.prior_sigma:g})", fontsize=_LABEL_SIZE - 2)
     return fig
 

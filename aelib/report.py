@@ -28,7 +28,6 @@ or, for models trained in a notebook, :func:`compare`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -55,7 +54,7 @@ from .training import evaluate
 from .vae import prior_codings
 
 __all__ = ["ModelClaims", "Report", "measure", "compare", "measure_autoencoder",
-           "digit_classifier_for", "write_report", "REPORT_MODELS"]
+           "digit_classifier_for", "write_report", "markdown_table", "REPORT_MODELS"]
 
 #: the report's rows, in order: model kinds of :data:`aelib.figures.MODELS`
 REPORT_MODELS = ("dense", "conv", "dense_vae", "conv_vae")
@@ -97,13 +96,13 @@ class Report:
         rows = [[r.label, f"{r.test_mse:.4f}", f"N(0, {r.prior_sigma:g})",
                  f"{r.generation.mean_confidence:.3f}", f"{r.generation.confident_share:.1%}",
                  f"{r.ks:.3f}", f"{r.silhouette:.3f}", f"{r.knn:.1%}"] for r in self.rows]
-        return _markdown_table(header, rows)
+        return markdown_table(header, rows)
 
     def digit_table(self) -> str:
         """How many of each digit the classifier sees among each model's generated digits."""
         header = ["model"] + [str(d) for d in range(10)]
         rows = [[r.label] + [str(c) for c in r.generation.class_counts] for r in self.rows]
-        return _markdown_table(header, rows)
+        return markdown_table(header, rows)
 
     def markdown(self) -> str:
         """The whole report as a Markdown document."""
@@ -135,9 +134,10 @@ class Report:
         ])
 
 
-def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """A Markdown table; cells are written with ``str``."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -152,10 +152,10 @@ def digit_classifier_for(run: Run) -> tuple[keras.Model, float]:
     """
     config = {"what": "digit_classifier", "aelib": __version__, "keras": keras.__version__,
               "seed": run.seed, "data": run.data_fingerprint}
-    key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+    stem = run.cache_stem("classifier", config)
     paths = None
-    if run.cache_dir is not None:
-        paths = (run.cache_dir / f"classifier-{key}.keras", run.cache_dir / f"classifier-{key}.json")
+    if stem is not None:
+        paths = (stem.with_suffix(".keras"), stem.with_suffix(".json"))
         if not run.retrain and all(p.is_file() for p in paths):
             info = json.loads(paths[1].read_text())
             if info.get("config") == config:
