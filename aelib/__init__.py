@@ -47,6 +47,7 @@ from .plots import (
     plot_reconstructions,
     project_codings,
 )
+from .optimizers import FusedAdam
 from .training import ReconstructionRecorder, evaluate, reconstruction_frame, to_uint8, train
 from .vae import VAE, prior_codings, variational_autoencoder
 
@@ -61,6 +62,7 @@ from . import report  # noqa: E402  aelib.report.compare: the claims table (need
 __all__ = [
     "Autoencoder",
     "Dataset",
+    "FusedAdam",
     "GenerationScores",
     "ReconstructionRecorder",
     "VAE",

@@ -28,6 +28,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from .data import Dataset, _describe, check_images, check_labels, check_positive_int, check_seed
 from .models import _check_input_shape, _Init
+from .optimizers import FusedAdam
 
 __all__ = [
     "GenerationScores",
@@ -206,7 +207,7 @@ def train_digit_classifier(
         learning_rate, total_steps, alpha=CLASSIFIER_FINAL_LR_FRACTION
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
+        optimizer=FusedAdam(schedule),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=50,

@@ -13,6 +13,9 @@ Two recipes:
     gradients are about digits, not about dimming every pixel at once), and
     the learning rate follows a cosine decay over the run. See
     ``docs/convergence.md`` for the evidence.
+
+Both use Adam as :class:`aelib.FusedAdam`: Keras's Adam, each variable's
+update run as one TensorFlow kernel (see ``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 
 from .data import _describe, check_images, check_positive_int, check_seed, tile_images
 from .models import Autoencoder, _predict
+from .optimizers import FusedAdam
 
 __all__ = [
     "train",
@@ -242,10 +246,10 @@ def _batches(x: np.ndarray, batch_size: int, seed: int | None):
 
 def _optimizer(recipe: str, total_steps: int, learning_rate: float | None):
     if recipe == "article":
-        return keras.optimizers.Adam(1e-3 if learning_rate is None else learning_rate)
+        return FusedAdam(1e-3 if learning_rate is None else learning_rate)
     peak = PEAK_LEARNING_RATE if learning_rate is None else learning_rate
     schedule = keras.optimizers.schedules.CosineDecay(peak, total_steps, alpha=FINAL_LR_FRACTION)
-    return keras.optimizers.Adam(schedule)
+    return FusedAdam(schedule)
 
 
 def train(
