@@ -217,28 +217,42 @@ def _set_steps_per_execution(model: keras.Model, n: int) -> None:
         model.train_function = model.test_function = None  # traced again for the new n
 
 
-def _batches(x: np.ndarray, batch_size: int, seed: int | None):
-    """A ``tf.data`` pipeline of shuffled ``(x, x)`` batches from ``x`` held in memory.
+def _batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int):
+    """A ``tf.data`` pipeline of ``epochs`` epochs of shuffled ``(x, x)`` batches.
 
-    ``x`` is copied once into a tensor; every epoch the pipeline shuffles the
-    indices ``0..N-1`` (not the images), cuts them into batches and gathers
-    each batch with one ``tf.gather``, while the previous batches train
-    (``prefetch``). Keras's own path for numpy arrays slices and copies the
-    arrays batch by batch in Python instead (see docs/benchmarks.md).
+    ``x`` is copied once into a tensor. Each epoch draws one permutation of
+    the indices ``0..N-1`` (``stateless_shuffle`` seeded by ``(seed, epoch)``),
+    cuts it into batches and gathers each batch with one ``tf.gather``, while
+    the previous batches train (``prefetch``). ``model.fit`` keeps one iterator
+    over all epochs (it is given ``steps_per_epoch``), so nothing restarts
+    between epochs, and no step of the pipeline handles single images. Keras's
+    own path for numpy arrays slices and copies the arrays batch by batch in
+    Python instead (see docs/benchmarks.md).
     """
     import tensorflow as tf
 
     images = tf.convert_to_tensor(x)
-    indices = tf.data.Dataset.range(len(x)).shuffle(
-        len(x), seed=seed, reshuffle_each_iteration=True
-    )
+    n = len(x)
+    full, rest = divmod(n, batch_size)
+    if seed is None:  # a fresh order per call, unless numpy's global seed was set
+        seed = int(np.random.randint(0, 2**31 - 1))
+
+    def epoch_batches(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        batches = tf.data.Dataset.from_tensor_slices(tf.reshape(order[: full * batch_size], (full, batch_size)))
+        if rest:
+            batches = batches.concatenate(tf.data.Dataset.from_tensors(order[full * batch_size :]))
+        return batches
 
     def gather(batch):
         batch = tf.gather(images, batch)
         return batch, batch
 
     return (
-        indices.batch(batch_size)
+        tf.data.Dataset.range(epochs)
+        .flat_map(epoch_batches)
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
@@ -336,8 +350,9 @@ def train(
 
     cbs = list(callbacks) + ([snapshots] if snapshots is not None else [])
     return model.fit(
-        _batches(x, batch_size, seed),
+        _batches(x, batch_size, seed, epochs),
         epochs=epochs,
+        steps_per_epoch=steps,
         shuffle=False,  # the pipeline shuffles
         validation_data=None if validation_data is None else (validation_data, validation_data),
         callbacks=cbs,

@@ -55,6 +55,35 @@ class TestTraining:
         assert aelib.evaluate(ae, x, batch_size=30) == pytest.approx(expected, rel=1e-6)
 
 
+class TestBatches:
+    """The input pipeline of aelib.train: every image once per epoch, in a new order."""
+
+    def epochs(self, n=23, batch_size=5, seed=0, epochs=3):
+        x = np.arange(n, dtype="float32").reshape(n, 1, 1, 1)
+        batches = [(np.asarray(a), np.asarray(b)) for a, b in aelib.training._batches(x, batch_size, seed, epochs)]
+        assert all(np.array_equal(a, b) for a, b in batches)  # inputs are the targets
+        per_epoch = -(-n // batch_size)
+        assert len(batches) == epochs * per_epoch
+        return [
+            [a.ravel().astype(int) for a, _ in batches[e * per_epoch : (e + 1) * per_epoch]]
+            for e in range(epochs)
+        ]
+
+    def test_each_epoch_is_a_permutation_in_full_batches_then_the_rest(self):
+        for batches in self.epochs():
+            assert [len(b) for b in batches] == [5, 5, 5, 5, 3]
+            assert sorted(np.concatenate(batches)) == list(range(23))
+
+    def test_orders_differ_between_epochs_and_repeat_with_the_seed(self):
+        orders = [np.concatenate(b) for b in self.epochs(seed=0)]
+        assert not np.array_equal(orders[0], orders[1]) and not np.array_equal(orders[1], orders[2])
+        assert all(np.array_equal(a, np.concatenate(b)) for a, b in zip(orders, self.epochs(seed=0)))
+        assert not np.array_equal(orders[0], np.concatenate(self.epochs(seed=1)[0]))
+
+    def test_fewer_images_than_a_batch(self):
+        assert [[len(b) for b in e] for e in self.epochs(n=3, epochs=2)] == [[3], [3]]
+
+
 class TestPlateau:
     """The article's recipe collapses to the mean image; aelib's default does not."""
 
