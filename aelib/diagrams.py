@@ -100,13 +100,21 @@ def _activation_name(layer) -> str | None:
     return getattr(act, "__name__", type(act).__name__)
 
 
+def _keras_class(layer) -> str:
+    """The Keras layer class ``layer`` is or extends ("Conv2D" for aelib's BlockedConv2D)."""
+    for cls in type(layer).__mro__:
+        if cls.__module__.startswith("keras."):
+            return cls.__name__
+    return type(layer).__name__
+
+
 def _record(layer, part: str, role: str) -> LayerRecord:
     shape = tuple(None if d is None else int(d) for d in tuple(layer.output.shape)[1:])
     units = getattr(layer, "units", None)
     filters = getattr(layer, "filters", None)
     return LayerRecord(
         name=layer.name,
-        kind=type(layer).__name__,
+        kind=_keras_class(layer),
         part=part,
         role=role,
         output_shape=shape,

@@ -1,7 +1,8 @@
 """Training throughput: aelib.train against a plain model.fit of the same model.
 
 In one process, for each model: the plain article recipe (model.fit on numpy
-arrays, default settings: one step per call into TensorFlow), and aelib.train
+arrays, default settings: one step per call into TensorFlow, Keras's own
+layers and Adam), and aelib.train
 with and without the reconstruction recorder (1 frame per epoch for the dense
 model, 20 for the conv one); for the conv model also built with the
 "mixed_bfloat16" policy, as `aelib figures` builds it on a CPU with
@@ -30,16 +31,16 @@ import aelib  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine, markdown_table, write_section  # noqa: E402
 
-SETTINGS = {  # builder, batch size, recorder frames per epoch, dtype policies to try
-    "dense": (aelib.dense_autoencoder, 200, 1, [None]),
-    "conv": (aelib.conv_autoencoder, 150, 20, [None, "mixed_bfloat16"]),
+SETTINGS = {  # builder, batch size, recorder frames per epoch, dtype policies to try, stock-layer args
+    "dense": (aelib.dense_autoencoder, 200, 1, [None], {}),
+    "conv": (aelib.conv_autoencoder, 150, 20, [None, "mixed_bfloat16"], {"blocked_output": False}),
 }
 
 
 def variants(kind, x, epochs):
-    build, batch_size, per_epoch, policies = SETTINGS[kind]
+    build, batch_size, per_epoch, policies, stock = SETTINGS[kind]
 
-    plain = build(seed=0).model
+    plain = build(seed=0, **stock).model  # the article's layers as Keras ships them
     plain.compile(optimizer=keras.optimizers.Adam(), loss="mse")
 
     def fit_plain():
