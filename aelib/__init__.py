@@ -55,7 +55,7 @@ from ._notebook import register_figure_display
 
 register_figure_display()
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from . import report  # noqa: E402  aelib.report.compare: the claims table (needs __version__)
 

@@ -241,7 +241,8 @@ def _batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int):
         order = tf.random.experimental.stateless_shuffle(
             tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
         )
-        batches = tf.data.Dataset.from_tensor_slices(tf.reshape(order[: full * batch_size], (full, batch_size)))
+        whole = tf.reshape(order[: full * batch_size], (full, batch_size))
+        batches = tf.data.Dataset.from_tensor_slices(whole)
         if rest:
             batches = batches.concatenate(tf.data.Dataset.from_tensors(order[full * batch_size :]))
         return batches

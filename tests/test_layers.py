@@ -80,7 +80,8 @@ class TestBlockedConv:
         ae.save(tmp_path / "conv.keras")
         loaded = aelib.load_autoencoder(tmp_path / "conv.keras")
         assert type(loaded.decoder.get_layer("reconstruction")) is BlockedConv2D
-        np.testing.assert_array_equal(loaded.reconstruct(sample.x_test[:8]), ae.reconstruct(sample.x_test[:8]))
+        x = sample.x_test[:8]
+        np.testing.assert_array_equal(loaded.reconstruct(x), ae.reconstruct(x))
 
     def test_vae_and_mixed_policy_get_it_too(self):
         vae = aelib.variational_autoencoder("conv", seed=0)
