@@ -125,7 +125,9 @@ class ReconstructionRecorder(keras.callbacks.Callback):
         return [math.ceil((j + 1) * steps / self.per_epoch) for j in range(self.per_epoch)]
 
     def _record(self, step: int) -> None:
-        recon = keras.ops.convert_to_numpy(self.model(self.images, training=False))
+        # Keras's compiled predict function: ~1.5 ms for 8 conv reconstructions
+        # against ~13 ms for an eager call, which the training waits for.
+        recon = np.asarray(self.model.predict_on_batch(self.images), dtype=np.float32)
         self.frames.append(reconstruction_frame(self.images, recon))
         self.steps.append(step)
 
