@@ -401,13 +401,13 @@ def conv_autoencoder(
         decoder_filters, decoder_kernels: one upsampling + conv stage per entry.
         output_kernel: kernel size of the final sigmoid conv.
         kernel_initializer, seed, dtype_policy: as in :func:`dense_autoencoder`
-            (``"mixed_bfloat16"`` trains this model about 1.1x faster in
-            wall time, 1.2-1.35x per CPU-second, on a 2-core CPU with
-            avx512_bf16, to the same test MSE; docs/benchmarks.md).
+            (``"mixed_bfloat16"`` trains this model about 1.25-1.3x faster
+            on a 2-core CPU with avx512_bf16, to the same test MSE;
+            docs/benchmarks.md).
         blocked_output: compute the output convolution (few channels, so
             slow on a CPU) as :class:`aelib.layers.BlockedConv2D`: the same
-            weights and sums on 2x2 pixel blocks, about 1.1x faster training
-            (docs/benchmarks.md). ``False`` builds a stock ``keras.layers.Conv2D``.
+            weights and sums on 2x2 pixel blocks, about 1.1x (bfloat16) to
+            1.3x (float32) faster training (docs/benchmarks.md). ``False`` builds a stock ``keras.layers.Conv2D``.
 
     Returns:
         An :class:`Autoencoder` with ``kind == "conv"``.
