@@ -326,6 +326,13 @@ def dense_autoencoder(
     return _stack(encoder, decoder, "dense")
 
 
+def _relu_stack(h, widths, init: _Init):
+    """Dense relu layers ``hidden1``, ``hidden2``, ... of ``widths`` on ``h``, seeded in order."""
+    for i, units in enumerate(widths):
+        h = keras.layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
+    return h
+
+
 def _dense_networks(
     n_codings, input_shape, *, encoder_units, decoder_units, kernel_initializer, seed, head,
     dtype_policy=None,
@@ -345,14 +352,11 @@ def _dense_networks(
         layers = keras.layers
         inputs = keras.Input(shape, name="images")
         h = layers.Flatten(name="flatten")(inputs)
-        for i, units in enumerate(encoder_units):
-            h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
+        h = _relu_stack(h, encoder_units, init)
         encoder = keras.Model(inputs, head(h, n_codings, init), name="encoder")
 
         codings_in = keras.Input((n_codings,), name="codings_in")
-        h = codings_in
-        for i, units in enumerate(decoder_units):
-            h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
+        h = _relu_stack(codings_in, decoder_units, init)
         h = layers.Dense(
             math.prod(shape),
             "sigmoid",
@@ -407,7 +411,8 @@ def conv_autoencoder(
         blocked_output: compute the output convolution (few channels, so
             slow on a CPU) as :class:`aelib.layers.BlockedConv2D`: the same
             weights and sums on 2x2 pixel blocks, about 1.1x (bfloat16) to
-            1.3x (float32) faster training (docs/benchmarks.md). ``False`` builds a stock ``keras.layers.Conv2D``.
+            1.3x (float32) faster training (docs/benchmarks.md). ``False``
+            builds a stock ``keras.layers.Conv2D``.
 
     Returns:
         An :class:`Autoencoder` with ``kind == "conv"``.
@@ -495,14 +500,11 @@ def _conv_networks(
             h = layers.MaxPooling2D(2, name=f"pool{i + 1}")(h)
         h0, w0 = h.shape[1], h.shape[2]  # the decoder's first feature map mirrors this
         h = layers.Flatten(name="flatten")(h)
-        for i, units in enumerate(encoder_units):
-            h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
+        h = _relu_stack(h, encoder_units, init)
         encoder = keras.Model(inputs, head(h, n_codings, init), name="encoder")
 
         codings_in = keras.Input((n_codings,), name="codings_in")
-        h = codings_in
-        for i, units in enumerate(decoder_units):
-            h = layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
+        h = _relu_stack(codings_in, decoder_units, init)
         h = layers.Dense(h0 * w0 * decoder_maps, "relu", kernel_initializer=init(),
                          name=f"hidden{len(decoder_units) + 1}")(h)
         h = layers.Reshape((h0, w0, decoder_maps), name="feature_maps")(h)

@@ -243,10 +243,10 @@ def _batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int):
         order = tf.random.experimental.stateless_shuffle(
             tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
         )
-        whole = tf.reshape(order[: full * batch_size], (full, batch_size))
-        batches = tf.data.Dataset.from_tensor_slices(whole)
+        cut = full * batch_size
+        batches = tf.data.Dataset.from_tensor_slices(tf.reshape(order[:cut], (full, batch_size)))
         if rest:
-            batches = batches.concatenate(tf.data.Dataset.from_tensors(order[full * batch_size :]))
+            batches = batches.concatenate(tf.data.Dataset.from_tensors(order[cut:]))
         return batches
 
     def gather(batch):
