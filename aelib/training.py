@@ -253,11 +253,21 @@ def _batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int):
         batch = tf.gather(images, batch)
         return batch, batch
 
+    # A batch is one small gather: a plain map with two batches in flight
+    # keeps up with training. tf.data's autotuner stays off: at the end of a
+    # call the iterator waited for its thread's timed sleep, now and then for
+    # seconds with both cores idle. So do the default graph rewrites, which
+    # serialized the captured training set, a second copy of it per call
+    # (both measured in docs/benchmarks.md).
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.experimental_optimization.apply_default_optimizations = False
     return (
         tf.data.Dataset.range(epochs)
         .flat_map(epoch_batches)
-        .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        .prefetch(tf.data.AUTOTUNE)
+        .map(gather)
+        .prefetch(2)
+        .with_options(options)
     )
 
 

@@ -83,6 +83,13 @@ class TestBatches:
     def test_fewer_images_than_a_batch(self):
         assert [[len(b) for b in e] for e in self.epochs(n=3, epochs=2)] == [[3], [3]]
 
+    def test_runs_without_the_autotuner_and_without_graph_rewrites(self):
+        # Both cost whole seconds per call on a 2-core CPU (docs/benchmarks.md).
+        x = np.zeros((4, 1, 1, 1), "float32")
+        options = aelib.training._batches(x, 2, 0, 1).options()
+        assert options.autotune.enabled is False
+        assert options.experimental_optimization.apply_default_optimizations is False
+
 
 class TestPlateau:
     """The article's recipe collapses to the mean image; aelib's default does not."""
