@@ -26,7 +26,14 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from .data import _describe, check_images, check_positive_int, check_seed, tile_images
+from .data import (
+    TENSOR_ALIGNMENT,
+    _describe,
+    check_images,
+    check_positive_int,
+    check_seed,
+    tile_images,
+)
 from .models import Autoencoder, _predict
 from .optimizers import FusedAdam
 
@@ -219,10 +226,30 @@ def _set_steps_per_execution(model: keras.Model, n: int) -> None:
         model.train_function = model.test_function = None  # traced again for the new n
 
 
+def _as_tensor(x: np.ndarray):
+    """``x`` as a TensorFlow tensor, sharing its memory where that is safe.
+
+    ``tf.convert_to_tensor`` always copies a numpy array, and fresh memory
+    for a copy of the full training set (188 MB) took up to 0.5 s on the
+    2-core VM of docs/benchmarks.md. A C-contiguous array starting on a
+    64-byte boundary (as :func:`aelib.prepare_images` makes them) goes through
+    DLPack instead, without a copy. Anything else is copied: TensorFlow's
+    kernels abort the process on a tensor that is not aligned.
+    """
+    import tensorflow as tf
+
+    if x.flags.c_contiguous and x.flags.writeable and x.ctypes.data % TENSOR_ALIGNMENT == 0:
+        try:
+            return tf.experimental.dlpack.from_dlpack(x.__dlpack__())
+        except (AttributeError, BufferError, TypeError, ValueError):  # an old numpy, an odd array
+            pass
+    return tf.convert_to_tensor(x)
+
+
 def _batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int):
     """A ``tf.data`` pipeline of ``epochs`` epochs of shuffled ``(x, x)`` batches.
 
-    ``x`` is copied once into a tensor. Each epoch draws one permutation of
+    ``x`` becomes one tensor (:func:`_as_tensor`). Each epoch draws one permutation of
     the indices ``0..N-1`` (``stateless_shuffle`` seeded by ``(seed, epoch)``),
     cuts it into batches and gathers each batch with one ``tf.gather``, while
     the previous batches train (``prefetch``). ``model.fit`` keeps one iterator
@@ -233,7 +260,7 @@ def _batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int):
     """
     import tensorflow as tf
 
-    images = tf.convert_to_tensor(x)
+    images = _as_tensor(x)
     n = len(x)
     full, rest = divmod(n, batch_size)
     if seed is None:  # a fresh order per call, unless numpy's global seed was set

@@ -103,10 +103,10 @@ def main(argv=None):
         f"`python benchmarks/throughput.py --reps {args.reps} --epochs {args.epochs}` "
         f"({args.reps} timed calls of {args.epochs} epochs each, interleaved, after one warm-up "
         f"call) on {len(x):,} training images; machine: {machine()}. "
-        "This machine is shared and noisy: compare ratios within this table only. A call that "
-        "ran on one core (see the one-core mode below) shows as images per CPU-second close to "
-        "images/s; "
-        "the fastest calls and the per-CPU-second columns are the least disturbed by that.\n\n"
+        "This machine is shared and noisy: compare ratios within this table only; the fastest "
+        "calls and the per-CPU-second columns are the least disturbed by other jobs. The plain "
+        "fit goes through Keras's own tf.data pipeline, whose autotuner can leave a call idle "
+        "at its end (see the one-core mode below); aelib's pipeline runs without it.\n\n"
         + markdown_table(header, rows)
     )
     if not args.no_write:

@@ -83,6 +83,19 @@ class TestBatches:
     def test_fewer_images_than_a_batch(self):
         assert [[len(b) for b in e] for e in self.epochs(n=3, epochs=2)] == [[3], [3]]
 
+    def test_aligned_training_sets_are_shared_and_others_copied(self):
+        aligned = aelib.data.aligned_empty((6, 4, 4, 1))
+        aligned[...] = 0.5
+        shifted = aelib.data.aligned_empty((6 * 16 + 4,))[4:].reshape(6, 4, 4, 1)  # 16 bytes off
+        shifted[...] = 0.5
+        strided = np.full((6, 4, 8, 1), 0.5, np.float32)[:, :, ::2]
+        for x, shared in ((aligned, True), (shifted, False), (strided, False)):
+            tensor = aelib.training._as_tensor(x)
+            x[0, 0, 0, 0] = 0.25  # seen through the tensor only if it shares the memory
+            assert (float(tensor[0, 0, 0, 0]) == 0.25) is shared
+            np.testing.assert_array_equal(np.asarray(tensor)[1:], x[1:])
+            x[0, 0, 0, 0] = 0.5
+
     def test_runs_without_the_autotuner_and_without_graph_rewrites(self):
         # Both cost whole seconds per call on a 2-core CPU (docs/benchmarks.md).
         x = np.zeros((4, 1, 1, 1), "float32")
