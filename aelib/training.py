@@ -249,14 +249,15 @@ def _as_tensor(x: np.ndarray):
 def _batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int):
     """A ``tf.data`` pipeline of ``epochs`` epochs of shuffled ``(x, x)`` batches.
 
-    ``x`` becomes one tensor (:func:`_as_tensor`). Each epoch draws one permutation of
-    the indices ``0..N-1`` (``stateless_shuffle`` seeded by ``(seed, epoch)``),
-    cuts it into batches and gathers each batch with one ``tf.gather``, while
-    the previous batches train (``prefetch``). ``model.fit`` keeps one iterator
-    over all epochs (it is given ``steps_per_epoch``), so nothing restarts
-    between epochs, and no step of the pipeline handles single images. Keras's
-    own path for numpy arrays slices and copies the arrays batch by batch in
-    Python instead (see docs/benchmarks.md).
+    ``x`` becomes one tensor (:func:`_as_tensor`). Each epoch draws one
+    permutation of the indices ``0..N-1`` (``stateless_shuffle`` seeded by
+    ``(seed, epoch)``), cuts it into batches and gathers each batch with one
+    ``tf.gather``, while the previous batches train (``prefetch``).
+    ``model.fit`` keeps one iterator over all epochs (it is given
+    ``steps_per_epoch``), so nothing restarts between epochs, and no step of
+    the pipeline handles single images. Keras's own path for numpy arrays
+    slices and copies the arrays batch by batch in Python instead (see
+    docs/benchmarks.md).
     """
     import tensorflow as tf
 
