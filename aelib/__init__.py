@@ -12,14 +12,19 @@ while recording reconstructions, and draw every figure of the article::
     digits = ae.generate(36, sigma=0.33, seed=0)
     vae = aelib.variational_autoencoder("conv", seed=0)   # same trunk, variational
     digits = vae.generate(36, seed=0)           # codings ~ N(0, 1), the prior
+
+aelib runs on any Keras backend: it uses the one Keras picked
+(``KERAS_BACKEND`` or ``~/.keras/keras.json``) and never changes it.
+The command line, the figure registry, the model cache and the report load
+when first used: ``aelib.figures``, ``aelib.cache``, ``aelib.report``.
 """
 
-from ._quiet import import_tensorflow_quietly
+import importlib
 
-import_tensorflow_quietly()
-
+from ._version import __version__
 from .animation import interpolation_frames, read_gif, save_gif
 from .data import Dataset, load_mnist, prepare_images, tile_images
+from .devices import native_bfloat16
 from .diagrams import layer_table, plot_conv_architecture, plot_dense_architecture
 from .metrics import (
     GenerationScores,
@@ -30,13 +35,7 @@ from .metrics import (
     ks_normality,
     train_digit_classifier,
 )
-from .models import (
-    Autoencoder,
-    conv_autoencoder,
-    dense_autoencoder,
-    load_autoencoder,
-    native_bfloat16,
-)
+from .models import Autoencoder, conv_autoencoder, dense_autoencoder
 from .plots import (
     image_grid,
     plot_coding_histograms,
@@ -47,25 +46,30 @@ from .plots import (
     plot_reconstructions,
     project_codings,
 )
-from .optimizers import FusedAdam
+from .saving import load_autoencoder
 from .training import ReconstructionRecorder, evaluate, reconstruction_frame, to_uint8, train
 from .vae import VAE, prior_codings, variational_autoencoder
-
 from ._notebook import register_figure_display
 
 register_figure_display()
 
-__version__ = "0.2.0"
+_LAZY_MODULES = ("cache", "cli", "figures", "report")
 
-from . import report  # noqa: E402  aelib.report.compare: the claims table (needs __version__)
+
+def __getattr__(name):
+    """``aelib.report``, ``aelib.figures``...: imported on first use."""
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'aelib' has no attribute {name!r}")
+
 
 __all__ = [
     "Autoencoder",
     "Dataset",
-    "FusedAdam",
     "GenerationScores",
     "ReconstructionRecorder",
     "VAE",
+    "__version__",
     "conv_autoencoder",
     "dense_autoencoder",
     "digit_classifier",

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from ._io import atomic_path
-from .data import _describe, check_images, check_positive_int
+from .data import describe, check_images, check_positive_int
 from .models import Autoencoder
 from .training import grid_frame
 
@@ -23,7 +23,7 @@ def _check_frames(frames) -> np.ndarray:
         stack = frames
     else:
         if not isinstance(frames, Sequence) or len(frames) == 0:
-            raise ValueError(f"frames must be a non-empty list of images, got {_describe(frames)}")
+            raise ValueError(f"frames must be a non-empty list of images, got {describe(frames)}")
         shapes = {np.shape(f) for f in frames}
         if len(shapes) != 1:
             raise ValueError(f"frames must all have one shape, got shapes {sorted(shapes)}")
@@ -31,10 +31,10 @@ def _check_frames(frames) -> np.ndarray:
     if stack.ndim not in (3, 4) or len(stack) == 0 or (stack.ndim == 4 and stack.shape[-1] not in (3, 4)):
         raise ValueError(
             "frames must be (n, H, W) grey or (n, H, W, 3) colour images with n >= 1, "
-            f"got {_describe(stack)}"
+            f"got {describe(stack)}"
         )
     if stack.dtype != np.uint8:
-        raise TypeError(f"frames must be uint8 images (see aelib.to_uint8), got {_describe(stack)}")
+        raise TypeError(f"frames must be uint8 images (see aelib.to_uint8), got {describe(stack)}")
     return stack
 
 
@@ -116,12 +116,12 @@ def interpolation_frames(
         >>> save_gif(frames, "k_auto0_inter.gif", fps=7.5)  # doctest: +SKIP
     """
     if not isinstance(autoencoder, Autoencoder):
-        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {_describe(autoencoder)}")
+        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {describe(autoencoder)}")
     steps = check_positive_int(steps, "steps")
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")
     if not isinstance(closed, (bool, np.bool_)):
-        raise TypeError(f"closed must be True or False, got {_describe(closed)}")
+        raise TypeError(f"closed must be True or False, got {describe(closed)}")
     keyframes = np.asarray(keyframes) if not isinstance(keyframes, np.ndarray) else keyframes
     per_set = n_rows * n_cols
     shape = autoencoder.input_shape
@@ -132,7 +132,7 @@ def interpolation_frames(
         or keyframes.shape[1] != per_set
         or tuple(keyframes.shape[2:]) != shape
     ):
-        raise ValueError(f"keyframes must have shape {expected}, got {_describe(keyframes)}")
+        raise ValueError(f"keyframes must have shape {expected}, got {describe(keyframes)}")
     k = keyframes.shape[0]
     flat = check_images(keyframes.reshape(k * per_set, *shape), "keyframes")
 

@@ -105,8 +105,14 @@ def _load_data(args, say):
         return aelib.load_mnist(source="sample")
 
 
+def _backend() -> str:
+    from .devices import backend_version
+
+    return backend_version()
+
+
 def _table(result, total: float) -> str:
-    from .figures import MODELS
+    from .cache import MODELS
 
     rows = [("figure", "file", "seconds")] + [
         (r["figure"], os.path.relpath(r["file"]), f"{r['seconds']:.1f}") for r in result.rows
@@ -117,8 +123,8 @@ def _table(result, total: float) -> str:
     for kind, info in result.models.items():
         how = "from cache" if info.get("cached") else f"trained in {info['train_seconds']:.0f} s"
         lines.append(f"{MODELS[kind].label}: test MSE {info['test_mse']:.4f} "
-                     f"({info['config']['epochs']} epochs, {how})")
-    lines.append(f"data: {result.data_source}; total {total:.0f} s")
+                     f"({info['config']['epochs']} epochs, {info['config']['dtype_policy']}, {how})")
+    lines.append(f"data: {result.data_source}; backend: {_backend()}; total {total:.0f} s")
     return "\n".join(lines)
 
 
@@ -152,14 +158,15 @@ def _prepare(args, say):
     out = args.out or Path(QUICK_OUT if args.quick else "assets")
     _check_out(out)
     say(f"data: {data.source} ({len(data.x_train)} train / {len(data.x_test)} test); "
-        f"{'quick' if args.quick else 'full'} run, seed {args.seed}, writing to {out}/")
+        f"{'quick' if args.quick else 'full'} run, seed {args.seed}, writing to {out}/; "
+        f"backend: {_backend()}")
     command = f"python -m aelib {args.command}" + (" --quick" if args.quick else "") + (
         f" --seed {args.seed}" if args.seed else "")
     return data, out, command
 
 
 def report(args, say) -> int:
-    from .figures import Run
+    from .cache import MODELS, Run
     from .report import measure, write_report
 
     start = time.perf_counter()
@@ -173,6 +180,9 @@ def report(args, say) -> int:
     say("")
     say(result.digit_table())
     say(f"digit classifier: {result.classifier_accuracy:.2%} test accuracy")
+    say(f"backend: {_backend()}; dtype policies: " + ", ".join(
+        f"{MODELS[k].label} {info['config']['dtype_policy']}" for k, info in
+        ((k, m.info) for k, m in run.models.items())))
     say(f"wrote {path}; total {time.perf_counter() - start:.0f} s")
     return 0
 

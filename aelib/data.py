@@ -24,6 +24,7 @@ __all__ = [
     "load_mnist",
     "prepare_images",
     "tile_images",
+    "describe",
     "check_images",
     "check_labels",
     "check_positive_int",
@@ -41,7 +42,7 @@ _SAMPLE = "mnist_sample.npz"
 # --------------------------------------------------------------------------
 # input checks
 # --------------------------------------------------------------------------
-def _describe(x) -> str:
+def describe(x) -> str:
     """A short description of what came in, for error messages."""
     if isinstance(x, np.ndarray):
         return f"an array of shape {x.shape} and dtype {x.dtype}"
@@ -55,7 +56,7 @@ def check_positive_int(value, name: str) -> int:
     3
     """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= 1, got {_describe(value)}")
+        raise TypeError(f"{name} must be an integer >= 1, got {describe(value)}")
     if value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value}")
     return int(value)
@@ -70,7 +71,7 @@ def check_seed(seed, name: str = "seed") -> int | None:
     if seed is None:
         return None
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"{name} must be an int or None, got {_describe(seed)}")
+        raise TypeError(f"{name} must be an int or None, got {describe(seed)}")
     return int(seed)
 
 
@@ -98,24 +99,24 @@ def check_images(
         try:
             x = np.asarray(x)
         except Exception as err:  # pragma: no cover - exotic inputs
-            raise TypeError(f"{name} must be an array of images, got {_describe(x)}") from err
+            raise TypeError(f"{name} must be an array of images, got {describe(x)}") from err
     if x.dtype.kind not in "uif":
-        raise TypeError(f"{name} must hold numbers, got {_describe(x)}")
+        raise TypeError(f"{name} must hold numbers, got {describe(x)}")
     if x.ndim != 4:
         raise ValueError(
-            f"{name} must have rank 4 (N, height, width, channels), got {_describe(x)}"
+            f"{name} must have rank 4 (N, height, width, channels), got {describe(x)}"
         )
     if x.shape[0] == 0:
-        raise ValueError(f"{name} is empty: expected at least one image, got {_describe(x)}")
+        raise ValueError(f"{name} is empty: expected at least one image, got {describe(x)}")
     if shape is not None and tuple(x.shape[1:]) != tuple(shape):
         raise ValueError(
             f"{name} must hold images of shape {tuple(shape)} (the model's input), "
-            f"got {_describe(x)}"
+            f"got {describe(x)}"
         )
     if unit_range:
         if x.dtype.kind != "f":
             raise TypeError(
-                f"{name} must be floats in [0, 1], got {_describe(x)}; "
+                f"{name} must be floats in [0, 1], got {describe(x)}; "
                 "scale it with aelib.prepare_images(x)"
             )
         lo, hi = float(x.min()), float(x.max())  # NaN and inf show in these two
@@ -133,7 +134,7 @@ def check_images(
 def _check_finite(x: np.ndarray, name: str) -> None:
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        raise ValueError(f"{name} must be finite, got {bad} NaN or inf values in {_describe(x)}")
+        raise ValueError(f"{name} must be finite, got {bad} NaN or inf values in {describe(x)}")
 
 
 def check_labels(
@@ -143,7 +144,7 @@ def check_labels(
     return them as int64; ``rows`` names the ``n`` things in the message."""
     y = np.asarray(y)
     if y.ndim != 1 or y.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be a 1-D array of integer labels, got {_describe(y)}")
+        raise ValueError(f"{name} must be a 1-D array of integer labels, got {describe(y)}")
     if len(y) != n:
         raise ValueError(
             f"{name} must have one label per {per}: {images_name} has {n} {rows}, "
@@ -194,7 +195,7 @@ def prepare_images(x, name: str = "x") -> np.ndarray:
     if x.ndim not in (3, 4):
         raise ValueError(
             f"{name} must have rank 3 (N, height, width) or 4 (N, height, width, channels), "
-            f"got {_describe(x)}"
+            f"got {describe(x)}"
         )
     if x.ndim == 3:
         x = x[..., np.newaxis]
@@ -203,7 +204,7 @@ def prepare_images(x, name: str = "x") -> np.ndarray:
         return np.divide(x, np.float32(255.0), out=aligned_empty(x.shape), dtype=np.float32)
     if x.dtype.kind == "f":
         return check_images(x, name)
-    raise TypeError(f"{name} must be uint8 pixels or floats in [0, 1], got {_describe(x)}")
+    raise TypeError(f"{name} must be uint8 pixels or floats in [0, 1], got {describe(x)}")
 
 
 def tile_images(images: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:

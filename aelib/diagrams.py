@@ -41,7 +41,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyBboxPatch, Polygon, Rectangle
 
 from . import plots
-from .data import _describe
+from .data import describe
 from .models import Autoencoder
 
 __all__ = [
@@ -80,7 +80,7 @@ def _check_autoencoder(autoencoder) -> Autoencoder:
     if not isinstance(autoencoder, Autoencoder):
         raise TypeError(
             "autoencoder must be an aelib Autoencoder (from dense_autoencoder(), "
-            f"conv_autoencoder() or load_autoencoder()), got {_describe(autoencoder)}"
+            f"conv_autoencoder() or load_autoencoder()), got {describe(autoencoder)}"
         )
     return autoencoder
 
@@ -101,7 +101,7 @@ def _activation_name(layer) -> str | None:
 
 
 def _keras_class(layer) -> str:
-    """The Keras layer class ``layer`` is or extends ("Conv2D" for aelib's BlockedConv2D)."""
+    """The Keras layer class ``layer`` is or extends (a subclass shows as its Keras base)."""
     for cls in type(layer).__mro__:
         if cls.__module__.startswith("keras."):
             return cls.__name__
@@ -206,12 +206,12 @@ def _check_figsize(figsize, ax) -> tuple[float, float] | None:
         return None
     if ax is not None:
         raise ValueError("figsize: give figsize or ax, not both (ax already has a figure)")
-    return plots._check_figsize(figsize, default=None)
+    return plots.check_figsize(figsize, default=None)
 
 
 def _check_ax(ax) -> Axes | None:
     if ax is not None and not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None, got {_describe(ax)}")
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {describe(ax)}")
     return ax
 
 
@@ -383,7 +383,7 @@ def _dense_columns(table: Sequence[LayerRecord]) -> list[dict]:
 
 def _check_max_neurons(max_neurons) -> int:
     if isinstance(max_neurons, bool) or not isinstance(max_neurons, (int, np.integer)):
-        raise TypeError(f"max_neurons must be an integer >= 3, got {_describe(max_neurons)}")
+        raise TypeError(f"max_neurons must be an integer >= 3, got {describe(max_neurons)}")
     if max_neurons < 3:
         raise ValueError(f"max_neurons must be an integer >= 3, got {max_neurons}")
     return int(max_neurons)

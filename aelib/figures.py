@@ -1,10 +1,11 @@
-"""The article's figures as a registry, with the models they need cached on disk.
+"""The article's figures as a registry.
 
 Each figure is one small recipe: its name (the article's file name), number,
 caption, the model it needs and a function that draws it. :func:`regenerate`
-trains each needed model once (or takes it from the cache), draws the chosen
-figures and writes them atomically, so an interrupted run leaves no partial
-file and the next run picks up from the cache.
+gets each needed model once from a :class:`aelib.cache.Run` (trained, or
+from the model cache), draws the chosen figures and writes them atomically,
+so an interrupted run leaves no partial file and the next run picks up from
+the cache.
 
     from aelib.figures import regenerate
     regenerate("assets", data=aelib.load_mnist(), seed=0)
@@ -12,31 +13,23 @@ file and the next run picks up from the cache.
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import __version__
-from ._io import atomic_path
+from ._io import atomic_path, remove_stale_temporaries
+from ._version import __version__
 from .animation import interpolation_frames, save_gif
+from .cache import MODELS, Run, describe_data
 from .data import Dataset
+from .devices import backend_version
 from .diagrams import plot_conv_architecture, plot_dense_architecture
-from .models import (
-    Autoencoder,
-    conv_autoencoder,
-    dense_autoencoder,
-    load_autoencoder,
-    native_bfloat16,
-)
 from .plots import (
     plot_coding_histograms,
     plot_generated,
@@ -44,64 +37,12 @@ from .plots import (
     plot_projection,
     plot_reconstructions,
 )
-from .training import ReconstructionRecorder, evaluate, train
-from .vae import prior_codings, variational_autoencoder
+from .vae import prior_codings
 
-__all__ = ["FIGURES", "MODELS", "FigureSpec", "ModelSpec", "Run", "regenerate", "select"]
+__all__ = ["FIGURES", "FigureSpec", "regenerate", "select", "write_figure", "gallery"]
 
 DPI = 100
 PROJECTION_SAMPLES = 3000  # the article's KernelPCA sample of training images
-
-
-# --------------------------------------------------------------------------
-# models
-# --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ModelSpec:
-    """How the figures' model of one kind is built and trained.
-
-    ``snapshot_*``: the reconstruction GIF's frames per epoch and how many
-    epochs it covers (``None``: all). ``bfloat16``: build it with the
-    ``"mixed_bfloat16"`` policy where the machine computes bfloat16 natively
-    (:func:`aelib.models.native_bfloat16`), float32 elsewhere.
-    """
-
-    kind: str
-    label: str
-    build: Callable[..., Autoencoder]
-    epochs: int
-    batch_size: int
-    quick_epochs: int
-    snapshot_per_epoch: int
-    snapshot_epochs: int | None = None
-    n_snapshots: int = 8
-    bfloat16: bool = False
-
-    def dtype_policy(self) -> str:
-        """The policy this machine builds the model with."""
-        return "mixed_bfloat16" if self.bfloat16 and native_bfloat16() else "float32"
-
-
-MODELS = {
-    "dense": ModelSpec("dense", "dense autoencoder", dense_autoencoder, epochs=50, batch_size=200,
-                       quick_epochs=5, snapshot_per_epoch=1),
-    "conv": ModelSpec("conv", "conv autoencoder", conv_autoencoder, epochs=10, batch_size=150,
-                      quick_epochs=6, snapshot_per_epoch=20, snapshot_epochs=5, bfloat16=True),
-    # beyond the article: the variational twins (the figures use the dense one)
-    "dense_vae": ModelSpec("dense_vae", "dense VAE", functools.partial(variational_autoencoder, "dense"),
-                           epochs=30, batch_size=200, quick_epochs=5, snapshot_per_epoch=1),
-    "conv_vae": ModelSpec("conv_vae", "conv VAE", functools.partial(variational_autoencoder, "conv"),
-                          epochs=10, batch_size=150, quick_epochs=6, snapshot_per_epoch=1),
-}
-
-
-@dataclass
-class TrainedModel:
-    """A trained autoencoder with its reconstruction frames and record."""
-
-    autoencoder: Autoencoder
-    frames: list[np.ndarray]
-    info: dict
 
 
 # --------------------------------------------------------------------------
@@ -271,142 +212,6 @@ def select(names: Iterable[str] | None) -> list[FigureSpec]:
 
 
 # --------------------------------------------------------------------------
-# a run: data, settings, models trained on demand
-# --------------------------------------------------------------------------
-@dataclass
-class Run:
-    """What the figure recipes draw from: data, seed, and models trained on demand.
-
-    Args:
-        data: the MNIST to train and draw on.
-        seed: seeds weights, shuffling, random codings and samples.
-        quick: train for the specs' ``quick_epochs`` instead of the article's.
-        cache_dir: where trained models are kept (``None``: not kept).
-        retrain: ignore cached models.
-        progress: called with one-line progress messages.
-    """
-
-    data: Dataset
-    seed: int = 0
-    quick: bool = False
-    cache_dir: Path | None = None
-    retrain: bool = False
-    progress: Callable[[str], None] = lambda message: None
-    models: dict[str, TrainedModel] = field(default_factory=dict)
-    _codings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-
-    @functools.cached_property
-    def data_fingerprint(self) -> str:
-        """The data's fingerprint, hashed once per run (it reads every pixel)."""
-        return self.data.fingerprint()
-
-    def config(self, kind: str) -> dict:
-        """Everything that decides a trained model: a cache entry must match it."""
-        spec = MODELS[kind]
-        return {
-            "kind": kind,
-            "aelib": __version__,
-            "keras": keras.__version__,
-            "recipe": "aelib",
-            "epochs": spec.quick_epochs if self.quick else spec.epochs,
-            "batch_size": spec.batch_size,
-            "dtype_policy": spec.dtype_policy(),
-            "seed": self.seed,
-            "snapshots": [spec.n_snapshots, spec.snapshot_per_epoch, spec.snapshot_epochs],
-            "data": self.data_fingerprint,
-            "data_source": "sample" if self.data.is_sample else "full",
-        }
-
-    def model(self, kind: str) -> TrainedModel:
-        """The trained model of ``kind``: from this run, the cache, or trained now."""
-        if kind not in self.models:
-            self.models[kind] = self._load_cached(kind) or self._train(kind)
-        return self.models[kind]
-
-    def codings(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
-        """Codings of the training set and their labels (computed once)."""
-        if kind not in self._codings:
-            self._codings[kind] = (self.model(kind).autoencoder.encode(self.data.x_train),
-                                   self.data.y_train)
-        return self._codings[kind]
-
-    # -- cache ----------------------------------------------------------------
-    def cache_stem(self, name: str, config: dict) -> Path | None:
-        """``cache_dir/NAME-KEY``, KEY a hash of ``config`` (``None`` without a cache)."""
-        if self.cache_dir is None:
-            return None
-        key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
-        return self.cache_dir / f"{name}-{key}"
-
-    def _cache_paths(self, kind: str) -> tuple[Path, Path, Path] | None:
-        stem = self.cache_stem(kind, self.config(kind))
-        if stem is None:
-            return None
-        return stem.with_suffix(".keras"), stem.with_suffix(".json"), stem.with_suffix(".frames.npz")
-
-    def _load_cached(self, kind: str) -> TrainedModel | None:
-        paths = self._cache_paths(kind)
-        if self.retrain or paths is None or not all(p.is_file() for p in paths):
-            return None
-        model_path, info_path, frames_path = paths
-        info = json.loads(info_path.read_text())
-        if info.get("config") != self.config(kind):  # never reuse a mismatched model
-            return None
-        ae = load_autoencoder(model_path)
-        with np.load(frames_path, allow_pickle=False) as f:
-            frames = list(f["frames"])
-        self.progress(f"{MODELS[kind].label}: from the cache ({model_path.name}, "
-                      f"test MSE {info['test_mse']:.4f})")
-        info["cached"] = True
-        return TrainedModel(ae, frames, info)
-
-    def _save_cached(self, kind: str, trained: TrainedModel) -> None:
-        paths = self._cache_paths(kind)
-        if paths is None:
-            return
-        model_path, info_path, frames_path = paths
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_path(model_path) as tmp:
-            trained.autoencoder.save(tmp)
-        with atomic_path(frames_path) as tmp:
-            np.savez_compressed(tmp, frames=np.stack(trained.frames))
-        with atomic_path(info_path) as tmp:  # written last: it marks the entry complete
-            tmp.write_text(json.dumps(trained.info, indent=2) + "\n")
-
-    # -- training -------------------------------------------------------------
-    def _train(self, kind: str) -> TrainedModel:
-        spec, config = MODELS[kind], self.config(kind)
-        x, epochs = self.data.x_train, config["epochs"]
-        rng = np.random.default_rng(self.seed)
-        chosen = np.sort(rng.choice(len(x), spec.n_snapshots, replace=False))
-        recorder = ReconstructionRecorder(x[chosen], per_epoch=spec.snapshot_per_epoch,
-                                          max_epochs=spec.snapshot_epochs)
-        ae = spec.build(seed=self.seed, dtype_policy=spec.dtype_policy())
-        start = time.perf_counter()
-        train(ae, x, epochs=epochs, batch_size=spec.batch_size, snapshots=recorder,
-              seed=self.seed, callbacks=[_EpochProgress(spec.label, epochs, self.progress)],
-              verbose=0)
-        seconds = time.perf_counter() - start
-        test_mse = evaluate(ae, self.data.x_test)
-        self.progress(f"{spec.label}: trained {epochs} epochs in {seconds:.0f} s, "
-                      f"test MSE {test_mse:.4f}")
-        info = {"config": config, "snapshot_images": chosen.tolist(), "test_mse": test_mse,
-                "train_seconds": round(seconds, 1), "data_source": self.data.source}
-        trained = TrainedModel(ae, recorder.frames, info)
-        self._save_cached(kind, trained)
-        return trained
-
-
-class _EpochProgress(keras.callbacks.Callback):
-    def __init__(self, label, epochs, progress):
-        super().__init__()
-        self.label, self.epochs, self.progress = label, epochs, progress
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.progress(f"{self.label}: epoch {epoch + 1}/{self.epochs}, loss {logs['loss']:.4f}")
-
-
-# --------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------
 def write_figure(spec: FigureSpec, run: Run, out: Path) -> Path:
@@ -421,22 +226,14 @@ def write_figure(spec: FigureSpec, run: Run, out: Path) -> Path:
     return path
 
 
-def describe_data(data: Dataset) -> str:
-    """``full MNIST (60,000 train / 10,000 test)`` or the sample's equivalent."""
-    what = "the embedded MNIST sample" if data.is_sample else "full MNIST"
-    return f"{what} ({len(data.x_train):,} train / {len(data.x_test):,} test)"
-
-
 def gallery(specs: list[FigureSpec], models: dict[str, dict], data: Dataset, seed: int,
             command: str) -> str:
     """The Markdown gallery of a regeneration: each figure, caption, model and command."""
-    import tensorflow as tf
-
     lines = [
         "# The article's figures, regenerated",
         "",
-        f"Made by `{command}` (seed {seed}) on {describe_data(data)} with aelib {__version__}, "
-        f"TensorFlow {tf.__version__} and Keras {keras.__version__}. "
+        f"Made by `{command}` (seed {seed}) on {describe_data(data)} with aelib {__version__} "
+        f"and Keras {keras.__version__}, backend: {backend_version()}. "
         "Regenerate one figure with `--only NAME`; trained models are cached, so that does not "
         "retrain.",
         "",
@@ -504,6 +301,7 @@ def regenerate(
     run = Run(data, seed=seed, quick=quick, retrain=retrain, progress=progress,
               cache_dir=None if cache_dir is None else Path(cache_dir))
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)
     rows = []
     for i, spec in enumerate(specs, 1):
         progress(f"[{i}/{len(specs)}] figure {spec.number}: {spec.file}")

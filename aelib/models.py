@@ -1,11 +1,11 @@
-"""The article's two autoencoders, built with Keras 3 functional models.
+"""The article's two autoencoders, as Keras functional models.
 
-Both builders return an :class:`Autoencoder`: the ``encoder`` (images to
-codings), the ``decoder`` (codings to images) and the stacked ``model`` that
-is trained, plus helpers to encode, decode, reconstruct and generate.
-
-:func:`aelib.variational_autoencoder` builds the variational versions on the
-same trunks (see :mod:`aelib.vae`) and returns an :class:`Autoencoder` too.
+Each builder reads like the Keras code you would write by hand: an encoder
+from images to codings, a decoder from codings to images, and the stacked
+model that trains them together. Both return an :class:`Autoencoder` that
+holds the three models and adds encode / decode / reconstruct / generate
+helpers on numpy arrays. The layers are stock Keras layers, so a saved
+autoencoder loads with plain ``keras.saving.load_model``.
 
 With the defaults the parameter counts are the article's:
 
@@ -15,12 +15,14 @@ model      encoder  decoder  stacked
 dense      200,266  257,104  457,370
 conv        62,278  296,985  359,263
 =========  =======  =======  =======
+
+:func:`aelib.variational_autoencoder` builds the variational versions on
+these trunks (see :mod:`aelib.vae`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import os
 from collections.abc import Sequence
@@ -28,18 +30,18 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+from keras import layers
 
-from .data import _describe, check_images, check_positive_int
-from .layers import BlockedConv2D
+from .data import check_images, check_positive_int, check_seed, describe
 
 __all__ = [
     "Autoencoder",
     "dense_autoencoder",
     "conv_autoencoder",
-    "load_autoencoder",
+    "predict",
+    "check_input_shape",
     "CODINGS_SIGMA",
     "VAE_PRIOR_SIGMA",
-    "native_bfloat16",
 ]
 
 #: Standard deviation of the random codings the article decodes into digits:
@@ -52,15 +54,166 @@ CODINGS_SIGMA = 0.33
 VAE_PRIOR_SIGMA = 1.0
 
 
-def _predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Run ``model`` on ``x`` in inference mode, ``batch_size`` images at a time.
+# --------------------------------------------------------------------------
+# the dense autoencoder (Figure 1)
+# --------------------------------------------------------------------------
+def dense_autoencoder(
+    n_codings: int = 16,
+    input_shape: Sequence[int] = (28, 28, 1),
+    *,
+    encoder_units: Sequence[int] = (250,),
+    decoder_units: Sequence[int] = (320,),
+    seed: int | None = None,
+    dtype_policy: str | None = None,
+) -> Autoencoder:
+    """The article's dense autoencoder (Figure 1): 784-250-16-320-784.
 
-    Direct calls rather than ``model.predict``: no tf.function to retrace for
-    every new array size, and no per-call setup for small arrays.
+    Encoder: Flatten -> Dense 250 relu -> Dense ``n_codings`` tanh ("codings").
+    Decoder: Dense 320 relu -> Dense H*W*C sigmoid -> Reshape (H, W, C).
+
+    Args:
+        n_codings: size of the codings layer.
+        input_shape: ``(H, W, C)`` of one image; colour images just use C = 3.
+        encoder_units, decoder_units: widths of the hidden relu layers.
+        seed: ``keras.utils.set_random_seed(seed)`` before the layers are
+            made, so the same seed gives the same weights (on one backend).
+        dtype_policy: ``None`` (the global policy, float32 by default) or a
+            Keras mixed-precision policy such as ``"mixed_bfloat16"``:
+            weights stay float32, the layers compute in bfloat16, and the
+            output layer stays float32.
+
+    Returns:
+        An :class:`Autoencoder` with ``kind == "dense"``.
+
+    Example:
+        >>> ae = dense_autoencoder()
+        >>> [m.count_params() for m in (ae.encoder, ae.decoder, ae.model)]
+        [200266, 257104, 457370]
+    """
+    n_codings, shape, encoder_units, decoder_units = _check_dense_args(
+        n_codings, input_shape, encoder_units, decoder_units)
+    _seed_everything(seed)
+    with _dtype_policy(dtype_policy):
+        images = keras.Input(shape, name="images")
+        h = layers.Flatten(name="flatten")(images)
+        for i, units in enumerate(encoder_units, 1):
+            h = layers.Dense(units, activation="relu", name=f"hidden{i}")(h)
+        codings = layers.Dense(n_codings, activation="tanh", dtype="float32", name="codings")(h)
+        encoder = keras.Model(images, codings, name="encoder")
+
+        codings_in = keras.Input((n_codings,), name="codings_in")
+        h = codings_in
+        for i, units in enumerate(decoder_units, 1):
+            h = layers.Dense(units, activation="relu", name=f"hidden{i}")(h)
+        h = layers.Dense(math.prod(shape), activation="sigmoid", dtype="float32", name="pixels")(h)
+        reconstruction = layers.Reshape(shape, name="reconstruction")(h)
+        decoder = keras.Model(codings_in, reconstruction, name="decoder")
+    return stack(encoder, decoder, "dense")
+
+
+# --------------------------------------------------------------------------
+# the convolutional autoencoder (Figure 7)
+# --------------------------------------------------------------------------
+def conv_autoencoder(
+    n_codings: int = 16,
+    input_shape: Sequence[int] = (28, 28, 1),
+    *,
+    encoder_filters: Sequence[int] = (4, 8),
+    encoder_kernels: Sequence[int] = (5, 5),
+    encoder_units: Sequence[int] = (150,),
+    decoder_units: Sequence[int] = (120, 320),
+    decoder_maps: int = 16,
+    decoder_filters: Sequence[int] = (8, 4),
+    decoder_kernels: Sequence[int] = (5, 6),
+    output_kernel: int = 7,
+    seed: int | None = None,
+    dtype_policy: str | None = None,
+) -> Autoencoder:
+    """The article's convolutional autoencoder (Figure 7).
+
+    Encoder: [Conv2D 5x5 same relu -> MaxPooling2D 2] x (4, 8 filters) ->
+    Flatten -> Dense 150 relu -> Dense ``n_codings`` tanh ("codings").
+    Decoder: Dense 120 relu -> Dense 320 relu -> Dense h0*w0*16 relu ->
+    Reshape (h0, w0, 16) -> [UpSampling2D 2 -> Conv2D relu] x (8@5x5, 4@6x6)
+    -> Conv2D C@7x7 sigmoid. The first feature map (h0, w0) mirrors the
+    encoder's last pooling layer (H/4, W/4), so any input whose height and
+    width divide by 4 works (e.g. 32x32x3).
+
+    Args:
+        n_codings: size of the codings layer.
+        input_shape: ``(H, W, C)``; H and W must be divisible by 4.
+        encoder_filters, encoder_kernels: one conv + pool stage per entry.
+        encoder_units, decoder_units: widths of the dense relu layers.
+        decoder_maps: feature maps of the decoder's first (h0, w0) map.
+        decoder_filters, decoder_kernels: one upsampling + conv stage per
+            encoder stage.
+        output_kernel: kernel size of the final sigmoid conv.
+        seed, dtype_policy: as in :func:`dense_autoencoder`.
+
+    Returns:
+        An :class:`Autoencoder` with ``kind == "conv"``.
+
+    Example:
+        >>> ae = conv_autoencoder()
+        >>> [m.count_params() for m in (ae.encoder, ae.decoder, ae.model)]
+        [62278, 296985, 359263]
+    """
+    args = _check_conv_args(n_codings, input_shape, encoder_filters, encoder_kernels,
+                            encoder_units, decoder_units, decoder_maps, decoder_filters,
+                            decoder_kernels, output_kernel)
+    (n_codings, shape, encoder_filters, encoder_kernels, encoder_units, decoder_units,
+     decoder_maps, decoder_filters, decoder_kernels, output_kernel) = args
+    _seed_everything(seed)
+    with _dtype_policy(dtype_policy):
+        images = keras.Input(shape, name="images")
+        h = images
+        for i, (filters, size) in enumerate(zip(encoder_filters, encoder_kernels), 1):
+            h = layers.Conv2D(filters, size, padding="same", activation="relu", name=f"conv{i}")(h)
+            h = layers.MaxPooling2D(2, name=f"pool{i}")(h)
+        map_height, map_width = h.shape[1], h.shape[2]  # the decoder's first map mirrors this
+        h = layers.Flatten(name="flatten")(h)
+        for i, units in enumerate(encoder_units, 1):
+            h = layers.Dense(units, activation="relu", name=f"hidden{i}")(h)
+        codings = layers.Dense(n_codings, activation="tanh", dtype="float32", name="codings")(h)
+        encoder = keras.Model(images, codings, name="encoder")
+
+        codings_in = keras.Input((n_codings,), name="codings_in")
+        h = codings_in
+        for i, units in enumerate(decoder_units, 1):
+            h = layers.Dense(units, activation="relu", name=f"hidden{i}")(h)
+        h = layers.Dense(map_height * map_width * decoder_maps, activation="relu",
+                         name=f"hidden{len(decoder_units) + 1}")(h)
+        h = layers.Reshape((map_height, map_width, decoder_maps), name="feature_maps")(h)
+        for i, (filters, size) in enumerate(zip(decoder_filters, decoder_kernels), 1):
+            h = layers.UpSampling2D(2, name=f"upsample{i}")(h)
+            h = layers.Conv2D(filters, size, padding="same", activation="relu", name=f"conv{i}")(h)
+        reconstruction = layers.Conv2D(shape[2], output_kernel, padding="same",
+                                       activation="sigmoid", dtype="float32",
+                                       name="reconstruction")(h)
+        decoder = keras.Model(codings_in, reconstruction, name="decoder")
+    return stack(encoder, decoder, "conv")
+
+
+def stack(encoder: keras.Model, decoder: keras.Model, kind: str) -> Autoencoder:
+    """The stacked model ``decoder(encoder(images))``, wrapped as an :class:`Autoencoder`."""
+    images = keras.Input(encoder.inputs[0].shape[1:], name="images")
+    model = keras.Model(images, decoder(encoder(images)), name=f"{kind}_autoencoder")
+    return Autoencoder(encoder, decoder, model, kind)
+
+
+# --------------------------------------------------------------------------
+# the object the builders return
+# --------------------------------------------------------------------------
+def predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Run ``model`` on ``x`` in inference mode, ``batch_size`` rows at a time.
+
+    Direct calls rather than ``model.predict``: no traced function to build
+    for every new array size, and no per-call set-up for small arrays.
+    Returns float32 numpy, whatever the model computes in.
     """
     chunks = [
         np.asarray(keras.ops.convert_to_numpy(model(x[i : i + batch_size], training=False)),
-                   dtype=np.float32)  # float32 whatever the model computes in
+                   dtype=np.float32)
         for i in range(0, len(x), batch_size)
     ]
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
@@ -96,12 +249,12 @@ class Autoencoder:
     @property
     def input_shape(self) -> tuple[int, int, int]:
         """``(H, W, C)`` of one image."""
-        return tuple(self.encoder.input_shape[1:])
+        return tuple(self.encoder.inputs[0].shape[1:])
 
     @property
     def n_codings(self) -> int:
         """Size of the coding (latent) vector."""
-        return int(self.encoder.output_shape[-1])
+        return int(self.encoder.outputs[0].shape[-1])
 
     @property
     def is_variational(self) -> bool:
@@ -124,7 +277,7 @@ class Autoencoder:
         A variational autoencoder gives the means ``z_mean`` (no sampling).
         """
         x = check_images(x, "x", shape=self.input_shape)
-        return _predict(self.encoder, x, batch_size)
+        return predict(self.encoder, x, batch_size)
 
     def decode(self, codings: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Images from codings: ``(N, n_codings)`` -> ``(N, H, W, C) float32`` in (0, 1)."""
@@ -132,16 +285,16 @@ class Autoencoder:
         if codings.ndim != 2 or codings.shape[1] != self.n_codings or len(codings) == 0:
             raise ValueError(
                 f"codings must have shape (N, {self.n_codings}) with N >= 1, "
-                f"got {_describe(codings)}"
+                f"got {describe(codings)}"
             )
         if not np.isfinite(codings).all():
             raise ValueError("codings must be finite, got NaN or inf values")
-        return _predict(self.decoder, codings, batch_size)
+        return predict(self.decoder, codings, batch_size)
 
     def reconstruct(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Reconstructions of images, same shape as ``x`` (a VAE decodes ``z_mean``)."""
         x = check_images(x, "x", shape=self.input_shape)
-        return _predict(self.model, x, batch_size)
+        return predict(self.model, x, batch_size)
 
     def generate(
         self, n: int, *, sigma: float | None = None, seed: int | None = None
@@ -161,11 +314,19 @@ class Autoencoder:
         return self.decode(codings)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Save the stacked model (encoder and decoder inside) to a ``.keras`` file."""
+        """Save the stacked model (encoder and decoder inside) to a ``.keras`` file.
+
+        Written through a temporary file beside ``path``, so an interrupted
+        save leaves no partial file. Load it back with
+        :func:`aelib.load_autoencoder`, or with ``keras.saving.load_model``.
+        """
+        from ._io import atomic_path
+
         path = os.fspath(path)
         if not path.endswith(".keras"):
             raise ValueError(f"path must end in '.keras', got {path!r}")
-        self.model.save(path)
+        with atomic_path(path) as tmp:
+            self.model.save(tmp)
 
     def summary(self, **kwargs) -> None:
         """Print the encoder's, decoder's and stacked model's Keras summaries."""
@@ -173,29 +334,17 @@ class Autoencoder:
             m.summary(**kwargs)
 
 
-def load_autoencoder(path: str | os.PathLike) -> Autoencoder:
-    """Load an :class:`Autoencoder` saved with :meth:`Autoencoder.save`."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"path: no saved autoencoder at {path!r}")
-    from .vae import VAE, _autoencoder_from_vae  # registers aelib's VAE classes for loading
-
-    model = keras.saving.load_model(path)
-    kind = model.name.split("_", 1)[0]  # "dense_autoencoder", "dense_vae" -> "dense"
-    if isinstance(model, VAE):
-        return _autoencoder_from_vae(model, f"{kind}_vae")
-    return Autoencoder(model.get_layer("encoder"), model.get_layer("decoder"), model, kind)
-
-
 # --------------------------------------------------------------------------
-# builders
+# input checks and build settings, kept out of the builders' way
 # --------------------------------------------------------------------------
-def _check_input_shape(input_shape, name: str = "input_shape") -> tuple[int, int, int]:
+def check_input_shape(input_shape, name: str = "input_shape") -> tuple[int, int, int]:
+    """``input_shape`` as a tuple of three ints >= 1 (height, width, channels), else raise."""
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
     if (
         shape is None
         or len(shape) != 3
-        or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in shape)
+        or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1
+                   for s in shape)
     ):
         raise ValueError(
             f"{name} must be (height, width, channels) with positive ints, got {input_shape!r}"
@@ -207,50 +356,53 @@ def _check_units(units, name: str) -> tuple[int, ...]:
     if isinstance(units, (int, np.integer)):
         units = (units,)
     if not isinstance(units, Sequence):
-        raise TypeError(f"{name} must be a sequence of ints >= 1, got {_describe(units)}")
+        raise TypeError(f"{name} must be a sequence of ints >= 1, got {describe(units)}")
     return tuple(check_positive_int(u, f"{name}[{i}]") for i, u in enumerate(units))
 
 
-class _Init:
-    """Hands out a fresh kernel initializer per layer, seeded ``seed, seed+1, ...``.
-
-    Keras 3 warns when one seeded initializer instance is reused, and reusing
-    it would give every same-shaped layer the same weights.
-    """
-
-    def __init__(self, spec, seed: int | None):
-        self.spec = spec
-        self.seed = seed
-        self.count = 0
-
-    def __call__(self):
-        init = keras.initializers.get(self.spec)
-        if self.seed is None:
-            return init
-        config = init.get_config()
-        if "seed" in config:
-            config["seed"] = self.seed + self.count
-            self.count += 1
-            init = init.__class__.from_config(config)
-        return init
+def _check_dense_args(n_codings, input_shape, encoder_units, decoder_units):
+    return (check_positive_int(n_codings, "n_codings"), check_input_shape(input_shape),
+            _check_units(encoder_units, "encoder_units"),
+            _check_units(decoder_units, "decoder_units"))
 
 
-@functools.cache
-def native_bfloat16() -> bool:
-    """Whether this machine computes bfloat16 natively: a CPU with avx512_bf16 or
-    amx_bf16, or a GPU of compute capability 8.0 or newer (asked once per process)."""
-    import tensorflow as tf
+def _check_conv_args(n_codings, input_shape, encoder_filters, encoder_kernels, encoder_units,
+                     decoder_units, decoder_maps, decoder_filters, decoder_kernels, output_kernel):
+    n_codings = check_positive_int(n_codings, "n_codings")
+    shape = check_input_shape(input_shape)
+    encoder_filters = _check_units(encoder_filters, "encoder_filters")
+    encoder_kernels = _check_units(encoder_kernels, "encoder_kernels")
+    encoder_units = _check_units(encoder_units, "encoder_units")
+    decoder_units = _check_units(decoder_units, "decoder_units")
+    decoder_maps = check_positive_int(decoder_maps, "decoder_maps")
+    decoder_filters = _check_units(decoder_filters, "decoder_filters")
+    decoder_kernels = _check_units(decoder_kernels, "decoder_kernels")
+    output_kernel = check_positive_int(output_kernel, "output_kernel")
+    if len(encoder_filters) != len(encoder_kernels):
+        raise ValueError(
+            f"encoder_filters and encoder_kernels must have the same length, got "
+            f"{len(encoder_filters)} and {len(encoder_kernels)}"
+        )
+    if len(decoder_filters) != len(decoder_kernels) or len(decoder_filters) != len(encoder_filters):
+        raise ValueError(
+            "decoder_filters and decoder_kernels must have one entry per encoder stage "
+            f"({len(encoder_filters)}), got {len(decoder_filters)} and {len(decoder_kernels)}"
+        )
+    factor = 2 ** len(encoder_filters)
+    if shape[0] % factor or shape[1] % factor:
+        raise ValueError(
+            f"input_shape must have height and width divisible by {factor} (one 2x pooling "
+            f"per encoder stage), got {shape}"
+        )
+    return (n_codings, shape, encoder_filters, encoder_kernels, encoder_units, decoder_units,
+            decoder_maps, decoder_filters, decoder_kernels, output_kernel)
 
-    for gpu in tf.config.list_physical_devices("GPU"):
-        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
-        if capability and capability >= (8, 0):
-            return True
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:  # not Linux: be conservative
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+def _seed_everything(seed) -> None:
+    """``keras.utils.set_random_seed(seed)`` unless ``seed`` is None (checked first)."""
+    seed = check_seed(seed)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
 
 
 @contextlib.contextmanager
@@ -270,263 +422,3 @@ def _dtype_policy(policy: str | None):
         yield
     finally:
         keras.config.set_dtype_policy(previous)
-
-
-def _codings_head(h, n_codings: int, init: _Init):
-    """The plain autoencoders' encoder output: Dense ``n_codings`` tanh ("codings")."""
-    return keras.layers.Dense(n_codings, "tanh", kernel_initializer=init(), dtype="float32",
-                              name="codings")(h)  # float32 codings under a mixed policy too
-
-
-def dense_autoencoder(
-    n_codings: int = 16,
-    input_shape: Sequence[int] = (28, 28, 1),
-    *,
-    encoder_units: Sequence[int] = (250,),
-    decoder_units: Sequence[int] = (320,),
-    kernel_initializer="glorot_uniform",
-    seed: int | None = None,
-    dtype_policy: str | None = None,
-) -> Autoencoder:
-    """The article's dense autoencoder (Figure 1): 784-250-16-320-784.
-
-    Encoder: Flatten -> Dense 250 relu -> Dense ``n_codings`` tanh ("codings").
-    Decoder: Dense 320 relu -> Dense H*W*C sigmoid -> Reshape (H, W, C).
-
-    Args:
-        n_codings: size of the codings layer.
-        input_shape: ``(H, W, C)`` of one image; colour images just use C = 3.
-        encoder_units, decoder_units: widths of the hidden relu layers.
-        kernel_initializer: any Keras initializer name or object.
-        seed: seeds every initializer, so the same seed gives the same weights.
-        dtype_policy: ``None`` (float32) or a Keras mixed-precision policy
-            such as ``"mixed_bfloat16"``: weights stay float32, the layers
-            compute in bfloat16, and the output layer stays float32. Faster
-            only where the hardware has bfloat16 units (see
-            :func:`native_bfloat16`); elsewhere it is emulated and slower.
-
-    Returns:
-        An :class:`Autoencoder` with ``kind == "dense"``.
-
-    Example:
-        >>> ae = dense_autoencoder()
-        >>> [m.count_params() for m in (ae.encoder, ae.decoder, ae.model)]
-        [200266, 257104, 457370]
-    """
-    encoder, decoder = _dense_networks(
-        n_codings,
-        input_shape,
-        encoder_units=encoder_units,
-        decoder_units=decoder_units,
-        kernel_initializer=kernel_initializer,
-        seed=seed,
-        head=_codings_head,
-        dtype_policy=dtype_policy,
-    )
-    return _stack(encoder, decoder, "dense")
-
-
-def _relu_stack(h, widths, init: _Init):
-    """Dense relu layers ``hidden1``, ``hidden2``, ... of ``widths`` on ``h``, seeded in order."""
-    for i, units in enumerate(widths):
-        h = keras.layers.Dense(units, "relu", kernel_initializer=init(), name=f"hidden{i + 1}")(h)
-    return h
-
-
-def _dense_networks(
-    n_codings, input_shape, *, encoder_units, decoder_units, kernel_initializer, seed, head,
-    dtype_policy=None,
-) -> tuple[keras.Model, keras.Model]:
-    """The dense encoder and decoder; ``head(h, n_codings, init)`` makes the encoder's outputs.
-
-    Shared by :func:`dense_autoencoder` (a tanh codings layer) and
-    :func:`aelib.variational_autoencoder` (``z_mean``, ``z_log_var``, ``z``).
-    Kernel seeds run in layer order: encoder hidden layers, head, decoder.
-    """
-    n_codings = check_positive_int(n_codings, "n_codings")
-    shape = _check_input_shape(input_shape)
-    encoder_units = _check_units(encoder_units, "encoder_units")
-    decoder_units = _check_units(decoder_units, "decoder_units")
-    with _dtype_policy(dtype_policy):
-        init = _Init(kernel_initializer, seed)
-        layers = keras.layers
-        inputs = keras.Input(shape, name="images")
-        h = layers.Flatten(name="flatten")(inputs)
-        h = _relu_stack(h, encoder_units, init)
-        encoder = keras.Model(inputs, head(h, n_codings, init), name="encoder")
-
-        codings_in = keras.Input((n_codings,), name="codings_in")
-        h = _relu_stack(codings_in, decoder_units, init)
-        h = layers.Dense(
-            math.prod(shape),
-            "sigmoid",
-            kernel_initializer=init(),
-            dtype="float32",  # the output stays float32 under a mixed policy
-            name="pixels",
-        )(h)
-        outputs = layers.Reshape(shape, name="reconstruction")(h)
-        decoder = keras.Model(codings_in, outputs, name="decoder")
-        return encoder, decoder
-
-
-def conv_autoencoder(
-    n_codings: int = 16,
-    input_shape: Sequence[int] = (28, 28, 1),
-    *,
-    encoder_filters: Sequence[int] = (4, 8),
-    encoder_kernels: Sequence[int] = (5, 5),
-    encoder_units: Sequence[int] = (150,),
-    decoder_units: Sequence[int] = (120, 320),
-    decoder_maps: int = 16,
-    decoder_filters: Sequence[int] = (8, 4),
-    decoder_kernels: Sequence[int] = (5, 6),
-    output_kernel: int = 7,
-    kernel_initializer="glorot_uniform",
-    seed: int | None = None,
-    dtype_policy: str | None = None,
-    blocked_output: bool = True,
-) -> Autoencoder:
-    """The article's convolutional autoencoder (Figure 7).
-
-    Encoder: [Conv2D 5x5 same relu -> MaxPool 2] x (4, 8 filters) -> Flatten
-    -> Dense 150 relu -> Dense ``n_codings`` tanh ("codings").
-    Decoder: Dense 120 relu -> Dense 320 relu -> Dense h0*w0*16 relu ->
-    Reshape (h0, w0, 16) -> [UpSampling 2 -> Conv2D relu] x (8@5x5, 4@6x6)
-    -> Conv2D C@7x7 sigmoid. The first feature map (h0, w0) is read off the
-    encoder's last pooling layer (H/4, W/4), so any input whose height and
-    width divide by 4 works (e.g. 32x32x3).
-
-    Args:
-        n_codings: size of the codings layer.
-        input_shape: ``(H, W, C)``; H and W must be divisible by 4.
-        encoder_filters, encoder_kernels: one conv + pool stage per entry (two).
-        encoder_units, decoder_units: widths of the dense relu layers.
-        decoder_maps: feature maps of the decoder's first (h0, w0) map.
-        decoder_filters, decoder_kernels: one upsampling + conv stage per entry.
-        output_kernel: kernel size of the final sigmoid conv.
-        kernel_initializer, seed, dtype_policy: as in :func:`dense_autoencoder`
-            (``"mixed_bfloat16"`` trains this model about 1.25-1.3x faster
-            on a 2-core CPU with avx512_bf16, to the same test MSE;
-            docs/benchmarks.md).
-        blocked_output: compute the output convolution (few channels, so
-            slow on a CPU) as :class:`aelib.layers.BlockedConv2D`: the same
-            weights and sums on 2x2 pixel blocks, about 1.1x (bfloat16) to
-            1.3x (float32) faster training (docs/benchmarks.md). ``False``
-            builds a stock ``keras.layers.Conv2D``.
-
-    Returns:
-        An :class:`Autoencoder` with ``kind == "conv"``.
-
-    Example:
-        >>> ae = conv_autoencoder()
-        >>> [m.count_params() for m in (ae.encoder, ae.decoder, ae.model)]
-        [62278, 296985, 359263]
-    """
-    encoder, decoder = _conv_networks(
-        n_codings,
-        input_shape,
-        encoder_filters=encoder_filters,
-        encoder_kernels=encoder_kernels,
-        encoder_units=encoder_units,
-        decoder_units=decoder_units,
-        decoder_maps=decoder_maps,
-        decoder_filters=decoder_filters,
-        decoder_kernels=decoder_kernels,
-        output_kernel=output_kernel,
-        kernel_initializer=kernel_initializer,
-        seed=seed,
-        head=_codings_head,
-        dtype_policy=dtype_policy,
-        blocked_output=blocked_output,
-    )
-    return _stack(encoder, decoder, "conv")
-
-
-def _conv_networks(
-    n_codings,
-    input_shape,
-    *,
-    encoder_filters,
-    encoder_kernels,
-    encoder_units,
-    decoder_units,
-    decoder_maps,
-    decoder_filters,
-    decoder_kernels,
-    output_kernel,
-    kernel_initializer,
-    seed,
-    head,
-    dtype_policy=None,
-    blocked_output=True,
-) -> tuple[keras.Model, keras.Model]:
-    """The convolutional encoder and decoder; ``head`` as in :func:`_dense_networks`."""
-    if not isinstance(blocked_output, bool):
-        raise TypeError(f"blocked_output must be True or False, got {_describe(blocked_output)}")
-    n_codings = check_positive_int(n_codings, "n_codings")
-    shape = _check_input_shape(input_shape)
-    encoder_filters = _check_units(encoder_filters, "encoder_filters")
-    encoder_kernels = _check_units(encoder_kernels, "encoder_kernels")
-    decoder_filters = _check_units(decoder_filters, "decoder_filters")
-    decoder_kernels = _check_units(decoder_kernels, "decoder_kernels")
-    encoder_units = _check_units(encoder_units, "encoder_units")
-    decoder_units = _check_units(decoder_units, "decoder_units")
-    decoder_maps = check_positive_int(decoder_maps, "decoder_maps")
-    output_kernel = check_positive_int(output_kernel, "output_kernel")
-    if len(encoder_filters) != len(encoder_kernels):
-        raise ValueError(
-            f"encoder_filters and encoder_kernels must have the same length, got "
-            f"{len(encoder_filters)} and {len(encoder_kernels)}"
-        )
-    if len(decoder_filters) != len(decoder_kernels) or len(decoder_filters) != len(encoder_filters):
-        raise ValueError(
-            "decoder_filters and decoder_kernels must have one entry per encoder stage "
-            f"({len(encoder_filters)}), got {len(decoder_filters)} and {len(decoder_kernels)}"
-        )
-    factor = 2 ** len(encoder_filters)
-    if shape[0] % factor or shape[1] % factor:
-        raise ValueError(
-            f"input_shape must have height and width divisible by {factor} (one 2x pooling "
-            f"per encoder stage), got {shape}"
-        )
-    with _dtype_policy(dtype_policy):
-        init = _Init(kernel_initializer, seed)
-        layers = keras.layers
-        inputs = keras.Input(shape, name="images")
-        h = inputs
-        for i, (filters, k) in enumerate(zip(encoder_filters, encoder_kernels)):
-            h = layers.Conv2D(filters, k, padding="same", activation="relu",
-                              kernel_initializer=init(), name=f"conv{i + 1}")(h)
-            h = layers.MaxPooling2D(2, name=f"pool{i + 1}")(h)
-        h0, w0 = h.shape[1], h.shape[2]  # the decoder's first feature map mirrors this
-        h = layers.Flatten(name="flatten")(h)
-        h = _relu_stack(h, encoder_units, init)
-        encoder = keras.Model(inputs, head(h, n_codings, init), name="encoder")
-
-        codings_in = keras.Input((n_codings,), name="codings_in")
-        h = _relu_stack(codings_in, decoder_units, init)
-        h = layers.Dense(h0 * w0 * decoder_maps, "relu", kernel_initializer=init(),
-                         name=f"hidden{len(decoder_units) + 1}")(h)
-        h = layers.Reshape((h0, w0, decoder_maps), name="feature_maps")(h)
-        for i, (filters, k) in enumerate(zip(decoder_filters, decoder_kernels)):
-            h = layers.UpSampling2D(2, name=f"upsample{i + 1}")(h)
-            h = layers.Conv2D(filters, k, padding="same", activation="relu",
-                              kernel_initializer=init(), name=f"deconv{i + 1}")(h)
-        output_conv = BlockedConv2D if blocked_output else layers.Conv2D
-        outputs = output_conv(
-            shape[2],
-            output_kernel,
-            padding="same",
-            activation="sigmoid",
-            kernel_initializer=init(),
-            dtype="float32",  # the output stays float32 under a mixed policy
-            name="reconstruction",
-        )(h)
-        decoder = keras.Model(codings_in, outputs, name="decoder")
-        return encoder, decoder
-
-
-def _stack(encoder: keras.Model, decoder: keras.Model, kind: str) -> Autoencoder:
-    inputs = keras.Input(encoder.input_shape[1:], name="images")
-    model = keras.Model(inputs, decoder(encoder(inputs)), name=f"{kind}_autoencoder")
-    return Autoencoder(encoder, decoder, model, kind)

@@ -19,7 +19,7 @@ convolutional autoencoders and their variational twins:
 
 Nothing in the table is typed in: every number comes from the models.
 
-    from aelib.figures import Run
+    from aelib.cache import Run
     from aelib.report import measure
     print(measure(Run(aelib.load_mnist(), cache_dir=".aelib-cache")).markdown())
 
@@ -28,8 +28,6 @@ or, for models trained in a notebook, :func:`compare`.
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +35,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import __version__
 from ._io import atomic_path
-from .data import Dataset, _describe
-from .figures import MODELS, Run, describe_data
+from ._version import __version__
+from .cache import MODELS, Run, describe_data
+from .data import Dataset, describe
 from .metrics import (
     GenerationScores,
     digit_silhouette,
@@ -54,9 +52,9 @@ from .training import evaluate
 from .vae import prior_codings
 
 __all__ = ["ModelClaims", "Report", "measure", "compare", "measure_autoencoder",
-           "digit_classifier_for", "write_report", "markdown_table", "REPORT_MODELS"]
+           "write_report", "markdown_table", "REPORT_MODELS"]
 
-#: the report's rows, in order: model kinds of :data:`aelib.figures.MODELS`
+#: the report's rows, in order: model kinds of :data:`aelib.cache.MODELS`
 REPORT_MODELS = ("dense", "conv", "dense_vae", "conv_vae")
 N_GENERATED = 1000
 CONFIDENT = 0.9
@@ -142,40 +140,6 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
 
 
 # --------------------------------------------------------------------------
-# the digit classifier, trained once per data set and seed
-# --------------------------------------------------------------------------
-def digit_classifier_for(run: Run) -> tuple[keras.Model, float]:
-    """The digit classifier for ``run``'s data and seed, and its test accuracy.
-
-    Trained with :func:`aelib.train_digit_classifier` on the first call and
-    kept in ``run.cache_dir`` (keyed by the data, seed and library versions).
-    """
-    config = {"what": "digit_classifier", "aelib": __version__, "keras": keras.__version__,
-              "seed": run.seed, "data": run.data_fingerprint}
-    stem = run.cache_stem("classifier", config)
-    paths = None
-    if stem is not None:
-        paths = (stem.with_suffix(".keras"), stem.with_suffix(".json"))
-        if not run.retrain and all(p.is_file() for p in paths):
-            info = json.loads(paths[1].read_text())
-            if info.get("config") == config:
-                run.progress(f"digit classifier: from the cache ({paths[0].name}, "
-                             f"test accuracy {info['test_accuracy']:.2%})")
-                return keras.saving.load_model(paths[0]), info["test_accuracy"]
-    start = time.perf_counter()
-    model, accuracy = train_digit_classifier(run.data, seed=run.seed)
-    run.progress(f"digit classifier: trained in {time.perf_counter() - start:.0f} s, "
-                 f"test accuracy {accuracy:.2%}")
-    if paths is not None:
-        run.cache_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_path(paths[0]) as tmp:
-            model.save(tmp)
-        with atomic_path(paths[1]) as tmp:  # written last: it marks the entry complete
-            tmp.write_text(json.dumps({"config": config, "test_accuracy": accuracy}, indent=2) + "\n")
-    return model, accuracy
-
-
-# --------------------------------------------------------------------------
 # measuring
 # --------------------------------------------------------------------------
 def measure_autoencoder(label: str, autoencoder: Autoencoder, data: Dataset,
@@ -233,11 +197,11 @@ def compare(
     """
     if not isinstance(autoencoders, Mapping) or not autoencoders:
         raise TypeError("autoencoders must be a non-empty mapping of label -> Autoencoder, "
-                        f"got {_describe(autoencoders)}")
+                        f"got {describe(autoencoders)}")
     for label, ae in autoencoders.items():
         if not isinstance(ae, Autoencoder):
             raise TypeError(f"autoencoders[{label!r}] must be an aelib Autoencoder, "
-                            f"got {_describe(ae)}")
+                            f"got {describe(ae)}")
     rows = tuple(measure_autoencoder(label, ae, data, classifier, seed=seed)
                  for label, ae in autoencoders.items())
     return Report(rows, float(classifier_accuracy), describe_data(data), seed, command)
@@ -248,15 +212,15 @@ def measure(run: Run, kinds: Sequence[str] = REPORT_MODELS,
     """Measure the article's claims for each model kind (see the module notes).
 
     Args:
-        run: data, seed and model cache (see :class:`aelib.figures.Run`);
+        run: data, seed and model cache (see :class:`aelib.cache.Run`);
             models it has not trained or cached yet are trained now.
-        kinds: the rows, kinds of :data:`aelib.figures.MODELS`.
+        kinds: the rows, kinds of :data:`aelib.cache.MODELS`.
         command: the command line to name in the report.
     """
     unknown = [k for k in kinds if k not in MODELS]
     if unknown:
         raise ValueError(f"kinds: unknown model {unknown[0]!r}; known: {', '.join(MODELS)}")
-    classifier, accuracy = digit_classifier_for(run)
+    classifier, accuracy = run.digit_classifier()
     autoencoders = {}
     for kind in kinds:
         autoencoders[MODELS[kind].label] = run.model(kind).autoencoder

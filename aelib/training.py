@@ -14,8 +14,11 @@ Two recipes:
     the learning rate follows a cosine decay over the run. See
     ``docs/convergence.md`` for the evidence.
 
-Both use Adam as :class:`aelib.FusedAdam`: Keras's Adam, each variable's
-update run as one TensorFlow kernel (see ``docs/benchmarks.md``).
+Both train with Keras's own ``compile`` and ``fit`` (``keras.optimizers.Adam``,
+``"mse"``) on any backend. What differs between backends is only how the
+batches reach ``fit`` (:func:`batches`): under TensorFlow a ``tf.data``
+pipeline over the training set held as one tensor, elsewhere a Python
+generator of numpy batches; the order of the images is the same.
 """
 
 from __future__ import annotations
@@ -28,14 +31,14 @@ import numpy as np
 
 from .data import (
     TENSOR_ALIGNMENT,
-    _describe,
     check_images,
     check_positive_int,
     check_seed,
+    describe,
     tile_images,
 )
-from .models import Autoencoder, _predict
-from .optimizers import FusedAdam
+from .devices import backend_name
+from .models import Autoencoder, predict
 
 __all__ = [
     "train",
@@ -46,6 +49,8 @@ __all__ = [
     "grid_frame",
     "to_uint8",
     "RECIPES",
+    "batches",
+    "epoch_order",
 ]
 
 RECIPES = ("aelib", "article")
@@ -139,10 +144,12 @@ class ReconstructionRecorder(keras.callbacks.Callback):
         self.steps.append(step)
 
     def on_train_begin(self, logs=None):
-        if tuple(self.model.input_shape[1:]) != self.images.shape[1:]:
+        # a VAE is a subclassed model: its encoder holds the input
+        expected = tuple(getattr(self.model, "encoder", self.model).inputs[0].shape[1:])
+        if expected != self.images.shape[1:]:
             raise ValueError(
-                f"snapshots images must have the model's input shape "
-                f"{tuple(self.model.input_shape[1:])}, got {_describe(self.images)}"
+                f"snapshots images must have the model's input shape {expected}, "
+                f"got {describe(self.images)}"
             )
         if not self.frames:
             self._record(0)
@@ -212,8 +219,11 @@ def _steps_per_execution(steps: int, marks: Sequence[int]) -> int:
     """The most steps per execution (<= 50) that end on every frame and epoch boundary.
 
     Keras then calls back only between executions, so a frame lands exactly on
-    its step only when the execution length divides it.
+    its step only when the execution length divides it. The PyTorch backend
+    runs one step per execution.
     """
+    if backend_name() == "torch":
+        return 1
     for n in range(min(MAX_STEPS_PER_EXECUTION, steps), 1, -1):
         if steps % n == 0 and all(m % n == 0 for m in marks):
             return n
@@ -226,15 +236,46 @@ def _set_steps_per_execution(model: keras.Model, n: int) -> None:
         model.train_function = model.test_function = None  # traced again for the new n
 
 
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The order in which epoch ``epoch`` visits ``n`` images: a permutation of
+    ``0..n-1`` seeded by ``(seed, epoch)``, the same on every backend."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int):
+    """``epochs`` epochs of shuffled ``(x, x)`` batches, for ``model.fit``.
+
+    Each epoch visits every image once, in the order :func:`epoch_order`
+    gives; the last batch of an epoch is smaller when ``batch_size`` does not
+    divide ``len(x)``. ``model.fit`` keeps one iterator over all epochs (it
+    is given ``steps_per_epoch``). Under TensorFlow the batches come from a
+    ``tf.data`` pipeline (:func:`_tf_batches`), elsewhere from a generator.
+    """
+    if seed is None:  # a fresh order per call, unless numpy's global seed was set
+        seed = int(np.random.randint(0, 2**31 - 1))
+    if backend_name() == "tensorflow":
+        return _tf_batches(x, batch_size, seed, epochs)
+    return _numpy_batches(x, batch_size, seed, epochs)
+
+
+def _numpy_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int):
+    """The stock path: a generator of numpy batches, one gather per batch."""
+    for epoch in range(epochs):
+        order = epoch_order(len(x), seed, epoch)
+        for start in range(0, len(x), batch_size):
+            batch = x[order[start : start + batch_size]]
+            yield batch, batch
+
+
 def _as_tensor(x: np.ndarray):
     """``x`` as a TensorFlow tensor, sharing its memory where that is safe.
 
     ``tf.convert_to_tensor`` always copies a numpy array, and fresh memory
-    for a copy of the full training set (188 MB) took up to 0.5 s on the
-    2-core VM of docs/benchmarks.md. A C-contiguous array starting on a
-    64-byte boundary (as :func:`aelib.prepare_images` makes them) goes through
-    DLPack instead, without a copy. Anything else is copied: TensorFlow's
-    kernels abort the process on a tensor that is not aligned.
+    for a copy of the full training set (188 MB) is slow to fault in. A
+    C-contiguous array starting on a 64-byte boundary (as
+    :func:`aelib.prepare_images` makes them) goes through DLPack instead,
+    without a copy. Anything else is copied: TensorFlow's kernels abort the
+    process on a tensor that is not aligned.
     """
     import tensorflow as tf
 
@@ -246,31 +287,22 @@ def _as_tensor(x: np.ndarray):
     return tf.convert_to_tensor(x)
 
 
-def _batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int):
-    """A ``tf.data`` pipeline of ``epochs`` epochs of shuffled ``(x, x)`` batches.
+def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int):
+    """The TensorFlow backend's path: a ``tf.data`` pipeline of the same batches.
 
-    ``x`` becomes one tensor (:func:`_as_tensor`). Each epoch draws one
-    permutation of the indices ``0..N-1`` (``stateless_shuffle`` seeded by
-    ``(seed, epoch)``), cuts it into batches and gathers each batch with one
-    ``tf.gather``, while the previous batches train (``prefetch``).
-    ``model.fit`` keeps one iterator over all epochs (it is given
-    ``steps_per_epoch``), so nothing restarts between epochs, and no step of
-    the pipeline handles single images. Keras's own path for numpy arrays
-    slices and copies the arrays batch by batch in Python instead (see
-    docs/benchmarks.md).
+    ``x`` becomes one tensor (:func:`_as_tensor`); the epochs' orders are
+    computed up front (4 bytes per image and epoch) and cut into batches, and
+    each batch is one ``tf.gather`` while the previous batches train
+    (``prefetch``). Keras's own path for numpy arrays slices and copies the
+    arrays batch by batch in Python instead (see docs/benchmarks.md).
     """
     import tensorflow as tf
 
     images = _as_tensor(x)
-    n = len(x)
-    full, rest = divmod(n, batch_size)
-    if seed is None:  # a fresh order per call, unless numpy's global seed was set
-        seed = int(np.random.randint(0, 2**31 - 1))
+    orders = np.stack([epoch_order(len(x), seed, e) for e in range(epochs)]).astype(np.int32)
+    full, rest = divmod(len(x), batch_size)
 
-    def epoch_batches(epoch):
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
-        )
+    def epoch_batches(order):
         cut = full * batch_size
         batches = tf.data.Dataset.from_tensor_slices(tf.reshape(order[:cut], (full, batch_size)))
         if rest:
@@ -291,7 +323,7 @@ def _batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int):
     options.autotune.enabled = False
     options.experimental_optimization.apply_default_optimizations = False
     return (
-        tf.data.Dataset.range(epochs)
+        tf.data.Dataset.from_tensor_slices(orders)
         .flat_map(epoch_batches)
         .map(gather)
         .prefetch(2)
@@ -301,10 +333,10 @@ def _batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int):
 
 def _optimizer(recipe: str, total_steps: int, learning_rate: float | None):
     if recipe == "article":
-        return FusedAdam(1e-3 if learning_rate is None else learning_rate)
+        return keras.optimizers.Adam(1e-3 if learning_rate is None else learning_rate)
     peak = PEAK_LEARNING_RATE if learning_rate is None else learning_rate
     schedule = keras.optimizers.schedules.CosineDecay(peak, total_steps, alpha=FINAL_LR_FRACTION)
-    return FusedAdam(schedule)
+    return keras.optimizers.Adam(schedule)
 
 
 def train(
@@ -325,9 +357,10 @@ def train(
 
     The first call compiles the model with the recipe's optimizer; later calls
     continue with the same optimizer state. For speed, up to 50 steps run per
-    call into TensorFlow (``steps_per_execution``), chosen so that epochs and
-    the recorder's frames fall on execution boundaries; callbacks' batch hooks
-    therefore run once per execution, not once per step.
+    execution (``steps_per_execution``; one under PyTorch, which allows no
+    more), chosen so that epochs and the recorder's frames fall on execution
+    boundaries; callbacks' batch hooks therefore run once per execution, not
+    once per step.
 
     Args:
         autoencoder: from :func:`dense_autoencoder` or :func:`conv_autoencoder`.
@@ -353,7 +386,7 @@ def train(
         >>> history = train(ae, data.x_train, epochs=2, batch_size=200, seed=0)  # doctest: +SKIP
     """
     if not isinstance(autoencoder, Autoencoder):
-        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {_describe(autoencoder)}")
+        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {describe(autoencoder)}")
     shape = autoencoder.input_shape
     x = check_images(x, "x", shape=shape)
     epochs = check_positive_int(epochs, "epochs")
@@ -363,12 +396,12 @@ def train(
     if snapshots is not None:
         if not isinstance(snapshots, ReconstructionRecorder):
             raise TypeError(
-                f"snapshots must be a ReconstructionRecorder, got {_describe(snapshots)}"
+                f"snapshots must be a ReconstructionRecorder, got {describe(snapshots)}"
             )
         if snapshots.images.shape[1:] != shape:
             raise ValueError(
                 f"snapshots images must have the model's input shape {shape}, "
-                f"got {_describe(snapshots.images)}"
+                f"got {describe(snapshots.images)}"
             )
     if recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
@@ -391,7 +424,7 @@ def train(
 
     cbs = list(callbacks) + ([snapshots] if snapshots is not None else [])
     return model.fit(
-        _batches(x, batch_size, seed, epochs),
+        batches(x, batch_size, seed, epochs),
         epochs=epochs,
         steps_per_epoch=steps,
         shuffle=False,  # the pipeline shuffles
@@ -407,6 +440,6 @@ def evaluate(autoencoder: Autoencoder, x: np.ndarray, batch_size: int = 1000) ->
     total = 0.0
     for i in range(0, len(x), batch_size):
         chunk = x[i : i + batch_size]
-        err = _predict(autoencoder.model, chunk, batch_size) - chunk
+        err = predict(autoencoder.model, chunk, batch_size) - chunk
         total += float(np.square(err, dtype=np.float64).sum())
     return total / x.size

@@ -29,6 +29,10 @@ by eye both give digits. So cross-entropy with ``kl_weight=1``: the ELBO of
 [0, 1] pixels, the better reconstructions and codings, with the trade-off
 between reconstruction and samples left to ``kl_weight``.
 
+Training goes through plain ``fit`` on every Keras backend: :class:`VAE`
+overrides ``compute_loss`` (Keras's hook for a model's own loss), and the
+:class:`Sampling` layer draws with ``keras.random`` and a ``SeedGenerator``.
+
 The returned :class:`~aelib.Autoencoder` works like the plain ones:
 ``encode`` gives ``z_mean``, ``reconstruct`` decodes ``z_mean`` (deterministic),
 ``generate`` samples codings from the prior N(0, 1), ``save`` and
@@ -55,19 +59,13 @@ import math
 
 import keras
 import numpy as np
-from keras import ops
+from keras import layers, ops
 
-from .data import _describe, check_images, check_seed
-from .models import (
-    Autoencoder,
-    _conv_networks,
-    _dense_networks,
-    conv_autoencoder,
-    dense_autoencoder,
-)
+from .data import check_images, check_seed, describe
+from .models import Autoencoder, conv_autoencoder, dense_autoencoder
 
-__all__ = ["variational_autoencoder", "prior_codings", "VAE", "Sampling", "KINDS",
-           "RECONSTRUCTION_LOSSES"]
+__all__ = ["variational_autoencoder", "prior_codings", "autoencoder_from_vae", "VAE", "Sampling",
+           "KINDS", "RECONSTRUCTION_LOSSES"]
 
 #: the trunks :func:`variational_autoencoder` builds on
 KINDS = ("dense", "conv")
@@ -75,22 +73,19 @@ KINDS = ("dense", "conv")
 #: squared error, each summed over all pixels
 RECONSTRUCTION_LOSSES = ("bce", "sse")
 
-_BUILDERS = {
-    "dense": (dense_autoencoder, _dense_networks),
-    "conv": (conv_autoencoder, _conv_networks),
-}
+_BUILDERS = {"dense": dense_autoencoder, "conv": conv_autoencoder}
 
 
 def _check_kl_weight(kl_weight) -> float:
     if isinstance(kl_weight, bool) or not isinstance(kl_weight, (int, float, np.integer, np.floating)):
-        raise TypeError(f"kl_weight must be a number >= 0, got {_describe(kl_weight)}")
+        raise TypeError(f"kl_weight must be a number >= 0, got {describe(kl_weight)}")
     if not (math.isfinite(kl_weight) and kl_weight >= 0):
         raise ValueError(f"kl_weight must be a finite number >= 0, got {kl_weight!r}")
     return float(kl_weight)
 
 
 @keras.saving.register_keras_serializable(package="aelib")
-class Sampling(keras.layers.Layer):
+class Sampling(layers.Layer):
     """Draws ``z = z_mean + exp(z_log_var / 2) * eps`` with ``eps ~ N(0, 1)``.
 
     The reparameterisation trick: the randomness sits in ``eps``, so gradients
@@ -123,24 +118,30 @@ class Sampling(keras.layers.Layer):
         return {**super().get_config(), "seed": self.seed}
 
 
+def kl_divergence(z_mean, z_log_var):
+    """KL(N(z_mean, exp(z_log_var)) || N(0, 1)) per image, summed over the codings: ``(N,)``."""
+    return ops.sum(-0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var)), axis=1)
+
+
 @keras.saving.register_keras_serializable(package="aelib")
 class VAE(keras.Model):
     """A variational autoencoder: an encoder to ``[z_mean, z_log_var, z]`` and a decoder.
 
     ``vae(x)`` decodes ``z_mean``: the deterministic reconstruction that
-    :meth:`~aelib.Autoencoder.reconstruct` and :func:`aelib.evaluate` use.
-    ``fit`` and ``evaluate`` run :meth:`train_step` / :meth:`test_step`, which
-    decode a sampled ``z`` and minimise, per image and averaged over the batch::
+    :meth:`~aelib.Autoencoder.reconstruct` and :func:`aelib.evaluate` use;
+    ``vae(x, training=True)`` decodes the sampled ``z``. ``fit`` minimises,
+    per image and averaged over the batch::
 
         loss = reconstruction_loss + kl_weight * kl_loss
 
-    all three reported (``val_``-prefixed with ``validation_data``). The
-    validation loss is computed the same way as the training loss (a sampled
-    ``z``), so the two can be compared.
+    in :meth:`compute_loss`, which Keras calls from its own train step on
+    every backend, and reports all three (``val_``-prefixed with
+    ``validation_data``, where ``z = z_mean``: the validation loss has no
+    sampling noise).
 
-    The data may be ``(x, y)`` tuples (``fit(x, x)``, a ``tf.data`` pipeline of
-    ``(x, x)`` batches) or ``x`` alone; the reconstruction target is ``y``
-    when given (``fit(noisy, clean)`` trains a denoising VAE), else ``x``.
+    The data may be ``(x, y)`` pairs (``fit(x, x)``) or ``x`` alone; the
+    reconstruction target is ``y`` when given (``fit(noisy, clean)`` trains a
+    denoising VAE), else ``x``.
 
     Compile with an optimizer only: the loss is the VAE's own, so a ``loss``
     given to :meth:`compile` is ignored (``aelib.train`` passes ``"mse"``),
@@ -170,10 +171,10 @@ class VAE(keras.Model):
         if not isinstance(encoder, keras.Model) or len(encoder.outputs) != 3:
             raise TypeError(
                 "encoder must be a keras.Model with 3 outputs [z_mean, z_log_var, z], "
-                f"got {_describe(encoder)}"
+                f"got {describe(encoder)}"
             )
         if not isinstance(decoder, keras.Model):
-            raise TypeError(f"decoder must be a keras.Model, got {_describe(decoder)}")
+            raise TypeError(f"decoder must be a keras.Model, got {describe(decoder)}")
         if reconstruction not in RECONSTRUCTION_LOSSES:
             raise ValueError(
                 f"reconstruction must be one of {RECONSTRUCTION_LOSSES}, got {reconstruction!r}"
@@ -185,7 +186,7 @@ class VAE(keras.Model):
         self.total_loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
-        self.build(encoder.input_shape)
+        self.built = True  # the encoder and decoder are functional models, built when made
 
     @property
     def kl_weight(self) -> float:
@@ -197,23 +198,11 @@ class VAE(keras.Model):
         """``"bce"`` or ``"sse"``: the per-image reconstruction loss."""
         return self._reconstruction
 
-    @property
-    def input_shape(self) -> tuple:
-        """``(None, H, W, C)``, the encoder's (a subclassed model has none of its own)."""
-        return self.encoder.input_shape
-
-    @property
-    def output_shape(self) -> tuple:
-        """``(None, H, W, C)``, the decoder's."""
-        return self.decoder.output_shape
-
-    def build(self, input_shape=None):
-        # the encoder and decoder are functional models, built when made
-        self.built = True
-
     def call(self, inputs, training=None):
-        z_mean, _, _ = self.encoder(inputs, training=training)
-        return self.decoder(z_mean, training=training)
+        z_mean, z_log_var, z = self.encoder(inputs, training=training)
+        # the KL term, batch mean; compute_loss reads it back from self.losses
+        self.add_loss(ops.mean(kl_divergence(z_mean, z_log_var)))
+        return self.decoder(z if training else z_mean, training=training)
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, **kwargs):
@@ -238,55 +227,27 @@ class VAE(keras.Model):
     def metrics(self):
         return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
 
-    # ----------------------------------------------------------------------
-    # losses and steps
-    # ----------------------------------------------------------------------
-    def _unpack(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The negative ELBO of a batch: its reconstruction term plus ``kl_weight`` times the
+        KL term that :meth:`call` added; updates the three reported losses."""
         if sample_weight is not None:
             raise ValueError("sample_weight: a VAE does not take sample or class weights")
-        return x, x if y is None else y
-
-    def compute_vae_losses(self, x, target, training: bool = False):
-        """Batch means of ``(loss, reconstruction_loss, kl_loss)`` for images ``x``.
-
-        One ``z`` is sampled per image; ``target`` is what the decoded ``z``
-        should reproduce (``x`` for a plain VAE).
-        """
-        z_mean, z_log_var, z = self.encoder(x, training=training)
-        reconstruction = self.decoder(z, training=training)
-        target = ops.cast(target, reconstruction.dtype)
-        axes = tuple(range(1, len(reconstruction.shape)))
+        target = ops.cast(x if y is None else y, y_pred.dtype)
         if self._reconstruction == "bce":
-            per_pixel = ops.binary_crossentropy(target, reconstruction)
+            per_pixel = ops.binary_crossentropy(target, y_pred)
         else:
-            per_pixel = ops.square(target - reconstruction)
-        reconstruction_loss = ops.mean(ops.sum(per_pixel, axis=axes))
-        kl = -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
-        kl_loss = ops.mean(ops.sum(kl, axis=1))
-        return reconstruction_loss + self._kl_weight * kl_loss, reconstruction_loss, kl_loss
-
-    def _update_trackers(self, x, losses):
-        n = ops.cast(ops.shape(x)[0], "float32")  # weigh each batch by its images
-        for tracker, value in zip(self.metrics, losses):
+            per_pixel = ops.square(target - y_pred)
+        pixel_axes = tuple(range(1, len(y_pred.shape)))
+        reconstruction_loss = ops.mean(ops.sum(per_pixel, axis=pixel_axes))
+        kl_loss = ops.sum(ops.stack(self.losses))  # what call() added: the KL term
+        loss = reconstruction_loss + self._kl_weight * kl_loss
+        n = ops.cast(ops.shape(y_pred)[0], "float32")  # weigh each batch by its images
+        for tracker, value in zip(self.metrics, (loss, reconstruction_loss, kl_loss)):
             tracker.update_state(value, sample_weight=n)
+        return loss
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
         return {m.name: m.result() for m in self.metrics}
-
-    def train_step(self, data):
-        import tensorflow as tf  # the TensorFlow backend's gradient tape
-
-        x, target = self._unpack(data)
-        with tf.GradientTape() as tape:
-            losses = self.compute_vae_losses(x, target, training=True)
-            scaled = self.optimizer.scale_loss(losses[0])
-        weights = self.trainable_weights
-        gradients = tape.gradient(scaled, weights)
-        self.optimizer.apply_gradients(zip(gradients, weights))
-        return self._update_trackers(x, losses)
-
-    def test_step(self, data):
-        x, target = self._unpack(data)
-        return self._update_trackers(x, self.compute_vae_losses(x, target, training=False))
 
     # ----------------------------------------------------------------------
     # saving
@@ -310,25 +271,6 @@ class VAE(keras.Model):
         return cls(**config)
 
 
-def _variational_head(seed: int | None):
-    """Encoder outputs of a VAE: linear ``z_mean`` and ``z_log_var`` heads and ``z``."""
-
-    def head(h, n_codings, init):
-        dense = keras.layers.Dense
-        z_mean = dense(n_codings, kernel_initializer=init(), name="z_mean")(h)
-        z_log_var = dense(n_codings, kernel_initializer=init(), name="z_log_var")(h)
-        z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
-        return [z_mean, z_log_var, z]
-
-    return head
-
-
-def _autoencoder_from_vae(vae: VAE, kind: str) -> Autoencoder:
-    """The :class:`Autoencoder` of a VAE: its encoder cut at ``z_mean``, its decoder."""
-    means = keras.Model(vae.encoder.input, vae.encoder.outputs[0], name="mean_encoder")
-    return Autoencoder(means, vae.decoder, vae, kind)
-
-
 def variational_autoencoder(
     kind: str = "dense",
     n_codings: int = 16,
@@ -340,19 +282,20 @@ def variational_autoencoder(
 ) -> Autoencoder:
     """A variational autoencoder on the article's dense or convolutional trunk.
 
-    The layers are those of :func:`~aelib.dense_autoencoder` (``kind="dense"``)
-    or :func:`~aelib.conv_autoencoder` (``kind="conv"``), except the encoder's
-    tanh codings layer, replaced by two linear ``Dense(n_codings)`` heads,
-    ``z_mean`` and ``z_log_var``, and a :class:`Sampling` layer ``z``.
+    Builds the plain autoencoder (:func:`~aelib.dense_autoencoder` or
+    :func:`~aelib.conv_autoencoder`), keeps its layers and decoder, and
+    replaces the encoder's tanh codings layer with two linear
+    ``Dense(n_codings)`` heads, ``z_mean`` and ``z_log_var``, on the last
+    hidden layer, and a :class:`Sampling` layer ``z``.
 
     Args:
         kind: ``"dense"`` or ``"conv"``.
         n_codings: size of the codings (latent) vector.
         input_shape: ``(H, W, C)`` of one image (``"conv"``: H, W divisible by 4).
-        seed: seeds every kernel initializer and the sampling layer.
+        seed: seeds the weights and the sampling layer.
         kl_weight: weight of the KL term, >= 0 (1: the ELBO).
         **widths: the plain builder's keyword arguments, e.g. ``encoder_units``,
-            ``decoder_units``, ``kernel_initializer`` (and ``encoder_filters``,
+            ``decoder_units``, ``dtype_policy`` (and ``encoder_filters``,
             ``decoder_maps``... for ``"conv"``), with the same defaults.
 
     Returns:
@@ -371,17 +314,29 @@ def variational_autoencoder(
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     kl_weight = _check_kl_weight(kl_weight)
     seed = check_seed(seed)
-    builder, networks = _BUILDERS[kind]
-    signature = inspect.signature(builder)
-    unknown = sorted(set(widths) - set(signature.parameters))
+    builder = _BUILDERS[kind]
+    allowed = [p for p in inspect.signature(builder).parameters
+               if p not in ("n_codings", "input_shape", "seed")]
+    unknown = sorted(set(widths) - set(allowed))
     if unknown:
-        allowed = [p for p in signature.parameters if p not in ("n_codings", "input_shape", "seed")]
         raise TypeError(f"{unknown[0]} is not an argument of a {kind} VAE; the widths are {allowed}")
-    args = signature.bind(n_codings, input_shape, seed=seed, **widths)
-    args.apply_defaults()  # the plain builder's defaults, so the trunks stay the same
-    encoder, decoder = networks(**args.arguments, head=_variational_head(seed))
-    vae = VAE(encoder, decoder, kl_weight=kl_weight, name=f"{kind}_vae")
-    return _autoencoder_from_vae(vae, f"{kind}_vae")
+    plain = builder(n_codings, input_shape, seed=seed, **widths)
+
+    trunk = plain.encoder.get_layer("codings").input  # the last hidden layer's output
+    z_mean = layers.Dense(plain.n_codings, dtype="float32", name="z_mean")(trunk)
+    z_log_var = layers.Dense(plain.n_codings, dtype="float32", name="z_log_var")(trunk)
+    z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
+    encoder = keras.Model(plain.encoder.inputs, [z_mean, z_log_var, z], name="encoder")
+
+    vae = VAE(encoder, plain.decoder, kl_weight=kl_weight, name=f"{kind}_vae")
+    return autoencoder_from_vae(vae)
+
+
+def autoencoder_from_vae(vae: VAE) -> Autoencoder:
+    """The :class:`Autoencoder` of a VAE: its encoder cut at ``z_mean``, its decoder."""
+    kind = vae.name.split("_", 1)[0]  # "dense_vae" -> "dense"
+    means = keras.Model(vae.encoder.inputs, vae.encoder.outputs[0], name="mean_encoder")
+    return Autoencoder(means, vae.decoder, vae, f"{kind}_vae")
 
 
 def prior_codings(
@@ -403,7 +358,7 @@ def prior_codings(
         ``(N, n_codings) float32``.
     """
     if not isinstance(autoencoder, Autoencoder):
-        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {_describe(autoencoder)}")
+        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {describe(autoencoder)}")
     if not autoencoder.is_variational:
         return autoencoder.encode(x, batch_size)
     x = check_images(x, "x", shape=autoencoder.input_shape)

@@ -131,7 +131,7 @@ class TestMixedPrecision:
         ae = aelib.conv_autoencoder(seed=0, dtype_policy="mixed_bfloat16")
         ae.save(tmp_path / "mixed.keras")
         loaded = aelib.load_autoencoder(tmp_path / "mixed.keras")
-        assert loaded.decoder.get_layer("deconv1").dtype_policy.name == "mixed_bfloat16"
+        assert loaded.decoder.get_layer("conv1").dtype_policy.name == "mixed_bfloat16"
         x = sample.x_test[:8]
         np.testing.assert_array_equal(loaded.reconstruct(x), ae.reconstruct(x))
 

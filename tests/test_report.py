@@ -11,7 +11,7 @@ import pytest
 
 import aelib
 from aelib import cli
-from aelib.figures import MODELS, Run
+from aelib.cache import MODELS, Run
 from aelib.metrics import digit_silhouette, generation_scores, knn_accuracy, ks_normality
 from aelib.report import REPORT_MODELS, compare, measure, measure_autoencoder
 from aelib.vae import prior_codings
@@ -86,9 +86,7 @@ class TestMeasurements:
 
     @pytest.mark.parametrize("kind", ["dense", "dense_vae"])
     def test_columns_recomputed(self, run, kind):
-        from aelib.report import digit_classifier_for
-
-        classifier, _ = digit_classifier_for(run)
+        classifier, _ = run.digit_classifier()
         ae, data = run.model(kind).autoencoder, run.data
         row = measure_autoencoder("x", ae, data, classifier, seed=0)
         assert row.test_mse == pytest.approx(aelib.evaluate(ae, data.x_test))
@@ -114,9 +112,7 @@ class TestMeasurements:
         np.testing.assert_array_equal(prior_codings(plain, x), plain.encode(x))
 
     def test_models_of_your_own(self, run):
-        from aelib.report import digit_classifier_for
-
-        classifier, accuracy = digit_classifier_for(run)
+        classifier, accuracy = run.digit_classifier()
         ae = run.model("dense").autoencoder
         report = compare({"mine": ae}, run.data, classifier, accuracy, command="my notebook")
         assert [r.label for r in report.rows] == ["mine"]
@@ -128,7 +124,7 @@ class TestMeasurements:
             compare({}, run.data, classifier, accuracy)
 
     def test_unknown_model_kinds_are_refused_before_any_work(self, run, monkeypatch):
-        monkeypatch.setattr("aelib.report.digit_classifier_for",
+        monkeypatch.setattr(Run, "digit_classifier",
                             lambda run: pytest.fail("worked before checking kinds"))
         with pytest.raises(ValueError, match="kinds: unknown model 'gan'"):
             measure(run, kinds=("dense", "gan"))

@@ -60,7 +60,7 @@ class TestBatches:
 
     def epochs(self, n=23, batch_size=5, seed=0, epochs=3):
         x = np.arange(n, dtype="float32").reshape(n, 1, 1, 1)
-        batches = [(np.asarray(a), np.asarray(b)) for a, b in aelib.training._batches(x, batch_size, seed, epochs)]
+        batches = [(np.asarray(a), np.asarray(b)) for a, b in aelib.training.batches(x, batch_size, seed, epochs)]
         assert all(np.array_equal(a, b) for a, b in batches)  # inputs are the targets
         per_epoch = -(-n // batch_size)
         assert len(batches) == epochs * per_epoch
@@ -83,7 +83,17 @@ class TestBatches:
     def test_fewer_images_than_a_batch(self):
         assert [[len(b) for b in e] for e in self.epochs(n=3, epochs=2)] == [[3], [3]]
 
+    def test_tensorflow_pipeline_and_generator_give_the_same_batches(self):
+        pytest.importorskip("tensorflow")
+        x = np.arange(23, dtype="float32").reshape(23, 1, 1, 1)
+        tf_batches = [np.asarray(a) for a, _ in aelib.training._tf_batches(x, 5, 7, 3)]
+        np_batches = [a for a, _ in aelib.training._numpy_batches(x, 5, 7, 3)]
+        assert len(tf_batches) == len(np_batches) == 15
+        for a, b in zip(tf_batches, np_batches):
+            np.testing.assert_array_equal(a, b)
+
     def test_aligned_training_sets_are_shared_and_others_copied(self):
+        pytest.importorskip("tensorflow")
         aligned = aelib.data.aligned_empty((6, 4, 4, 1))
         aligned[...] = 0.5
         shifted = aelib.data.aligned_empty((6 * 16 + 4,))[4:].reshape(6, 4, 4, 1)  # 16 bytes off
@@ -98,8 +108,9 @@ class TestBatches:
 
     def test_runs_without_the_autotuner_and_without_graph_rewrites(self):
         # Both cost whole seconds per call on a 2-core CPU (docs/benchmarks.md).
+        pytest.importorskip("tensorflow")
         x = np.zeros((4, 1, 1, 1), "float32")
-        options = aelib.training._batches(x, 2, 0, 1).options()
+        options = aelib.training._tf_batches(x, 2, 0, 1).options()
         assert options.autotune.enabled is False
         assert options.experimental_optimization.apply_default_optimizations is False
 

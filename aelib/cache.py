@@ -1,0 +1,329 @@
+"""The trained-model cache that ``aelib figures`` and ``aelib report`` share.
+
+A :class:`Run` holds the data, the seed and the settings of one regeneration,
+and hands out trained models: from this run, from the cache folder, or
+trained now (and then cached). A cache entry is three files named by a hash of
+everything that decides the model (:meth:`Run.config`): ``KIND-KEY.keras``
+(the model), ``KIND-KEY.frames.npz`` (its reconstruction frames) and
+``KIND-KEY.json`` (its record, written last: it marks the entry complete).
+Every file is written atomically. An entry that cannot be read in full, or
+whose record names other settings, is a cache miss: the run says so in one
+line, trains again and replaces the entry.
+
+    from aelib.cache import Run
+    run = Run(aelib.load_mnist(), seed=0, cache_dir=".aelib-cache")
+    ae = run.model("dense").autoencoder
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from ._io import atomic_path, remove_stale_temporaries
+from ._version import __version__
+from .data import Dataset
+from .devices import backend_name, native_bfloat16
+from .models import Autoencoder, conv_autoencoder, dense_autoencoder
+from .saving import load_autoencoder
+from .training import ReconstructionRecorder, evaluate, train
+from .vae import variational_autoencoder
+
+__all__ = ["MODELS", "ModelSpec", "Run", "TrainedModel", "describe_data"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How the cached model of one kind is built and trained.
+
+    ``snapshot_*``: the reconstruction GIF's frames per epoch and how many
+    epochs it covers (``None``: all). ``bfloat16``: build it with the
+    ``"mixed_bfloat16"`` policy where that is measured to pay off (see
+    :meth:`dtype_policy`), float32 elsewhere.
+    """
+
+    kind: str
+    label: str
+    build: Callable[..., Autoencoder]
+    epochs: int
+    batch_size: int
+    quick_epochs: int
+    snapshot_per_epoch: int
+    snapshot_epochs: int | None = None
+    n_snapshots: int = 8
+    bfloat16: bool = False
+
+    def dtype_policy(self) -> str:
+        """The policy this machine builds the model with: ``"mixed_bfloat16"`` for
+        a ``bfloat16`` spec under TensorFlow on hardware with native bfloat16
+        (:func:`aelib.devices.native_bfloat16`), ``"float32"`` otherwise."""
+        native = self.bfloat16 and backend_name() == "tensorflow" and native_bfloat16()
+        return "mixed_bfloat16" if native else "float32"
+
+
+MODELS = {
+    "dense": ModelSpec("dense", "dense autoencoder", dense_autoencoder, epochs=50, batch_size=200,
+                       quick_epochs=5, snapshot_per_epoch=1),
+    "conv": ModelSpec("conv", "conv autoencoder", conv_autoencoder, epochs=10, batch_size=150,
+                      quick_epochs=6, snapshot_per_epoch=20, snapshot_epochs=5, bfloat16=True),
+    # beyond the article: the variational twins (the figures use the dense one)
+    "dense_vae": ModelSpec("dense_vae", "dense VAE", functools.partial(variational_autoencoder, "dense"),
+                           epochs=30, batch_size=200, quick_epochs=5, snapshot_per_epoch=1),
+    "conv_vae": ModelSpec("conv_vae", "conv VAE", functools.partial(variational_autoencoder, "conv"),
+                          epochs=10, batch_size=150, quick_epochs=6, snapshot_per_epoch=1),
+}
+
+
+@dataclass
+class TrainedModel:
+    """A trained autoencoder with its reconstruction frames and record."""
+
+    autoencoder: Autoencoder
+    frames: list[np.ndarray]
+    info: dict
+
+
+def describe_data(data: Dataset) -> str:
+    """``full MNIST (60,000 train / 10,000 test)`` or the sample's equivalent."""
+    what = "the embedded MNIST sample" if data.is_sample else "full MNIST"
+    return f"{what} ({len(data.x_train):,} train / {len(data.x_test):,} test)"
+
+
+class _Miss(Exception):
+    """A cache entry that is there but cannot be used; the message says why."""
+
+
+@dataclass
+class Run:
+    """Data, seed and settings of one run, and models trained on demand.
+
+    Args:
+        data: the MNIST to train and draw on.
+        seed: seeds weights, shuffling, random codings and samples.
+        quick: train for the specs' ``quick_epochs`` instead of the article's.
+        cache_dir: where trained models are kept (``None``: not kept).
+        retrain: ignore cached models.
+        progress: called with one-line progress messages.
+    """
+
+    data: Dataset
+    seed: int = 0
+    quick: bool = False
+    cache_dir: Path | None = None
+    retrain: bool = False
+    progress: Callable[[str], None] = lambda message: None
+    models: dict[str, TrainedModel] = field(default_factory=dict)
+    _codings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.cache_dir is not None:
+            self.cache_dir = Path(self.cache_dir)
+
+    @functools.cached_property
+    def data_fingerprint(self) -> str:
+        """The data's fingerprint, hashed once per run (it reads every pixel)."""
+        return self.data.fingerprint()
+
+    def config(self, kind: str) -> dict:
+        """Everything that decides a trained model: a cache entry must match it."""
+        spec = MODELS[kind]
+        return {
+            "kind": kind,
+            "aelib": __version__,
+            "keras": keras.__version__,
+            "backend": backend_name(),
+            "recipe": "aelib",
+            "epochs": spec.quick_epochs if self.quick else spec.epochs,
+            "batch_size": spec.batch_size,
+            "dtype_policy": spec.dtype_policy(),
+            "seed": self.seed,
+            "snapshots": [spec.n_snapshots, spec.snapshot_per_epoch, spec.snapshot_epochs],
+            "data": self.data_fingerprint,
+            "data_source": "sample" if self.data.is_sample else "full",
+        }
+
+    def model(self, kind: str) -> TrainedModel:
+        """The trained model of ``kind``: from this run, the cache, or trained now."""
+        if kind not in self.models:
+            self.models[kind] = self._load_cached(kind) or self._train(kind)
+        return self.models[kind]
+
+    def codings(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """Codings of the training set and their labels (computed once)."""
+        if kind not in self._codings:
+            self._codings[kind] = (self.model(kind).autoencoder.encode(self.data.x_train),
+                                   self.data.y_train)
+        return self._codings[kind]
+
+    def digit_classifier(self) -> tuple[keras.Model, float]:
+        """The digit classifier for this run's data and seed, and its test accuracy.
+
+        Trained with :func:`aelib.train_digit_classifier` on the first call and
+        cached like the autoencoders (keyed by the data, seed and versions).
+        """
+        from .metrics import train_digit_classifier
+
+        config = {"what": "digit_classifier", "aelib": __version__, "keras": keras.__version__,
+                  "backend": backend_name(), "seed": self.seed, "data": self.data_fingerprint}
+        stem = self.cache_stem("classifier", config)
+        paths = None if stem is None else (stem.with_suffix(".keras"), stem.with_suffix(".json"))
+        if paths is not None and not self.retrain and any(p.exists() for p in paths):
+            try:
+                info = self._read_record(paths[1], config)
+                model = _load_keras_file(paths[0])
+                self.progress(f"digit classifier: from the cache ({paths[0].name}, "
+                              f"test accuracy {info['test_accuracy']:.2%})")
+                return model, float(info["test_accuracy"])
+            except _Miss as why:
+                self.progress(f"digit classifier: cache entry {stem.name} unusable ({why}); "
+                              "training it again")
+        start = time.perf_counter()
+        model, accuracy = train_digit_classifier(self.data, seed=self.seed)
+        self.progress(f"digit classifier: trained in {time.perf_counter() - start:.0f} s, "
+                      f"test accuracy {accuracy:.2%}")
+        if paths is not None:
+            self._prepare_cache_dir()
+            with atomic_path(paths[0]) as tmp:
+                model.save(tmp)
+            _write_record(paths[1], {"config": config, "test_accuracy": accuracy})
+        return model, accuracy
+
+    # -- cache ----------------------------------------------------------------
+    def cache_stem(self, name: str, config: dict) -> Path | None:
+        """``cache_dir/NAME-KEY``, KEY a hash of ``config`` (``None`` without a cache)."""
+        if self.cache_dir is None:
+            return None
+        key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+        return self.cache_dir / f"{name}-{key}"
+
+    def _cache_paths(self, kind: str) -> tuple[Path, Path, Path] | None:
+        stem = self.cache_stem(kind, self.config(kind))
+        if stem is None:
+            return None
+        return stem.with_suffix(".keras"), stem.with_suffix(".json"), stem.with_suffix(".frames.npz")
+
+    @staticmethod
+    def _read_record(path: Path, config: dict) -> dict:
+        """The entry's JSON record, checked against ``config``; :class:`_Miss` otherwise."""
+        try:
+            info = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise _Miss(f"{path.name} is missing") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise _Miss(f"{path.name} is not valid JSON: {type(err).__name__}") from None
+        if not isinstance(info, dict) or info.get("config") != config:
+            raise _Miss(f"{path.name} records other settings")
+        return info
+
+    def _load_cached(self, kind: str) -> TrainedModel | None:
+        paths = self._cache_paths(kind)
+        if self.retrain or paths is None or not any(p.exists() for p in paths):
+            return None
+        model_path, info_path, frames_path = paths
+        label = MODELS[kind].label
+        try:
+            info = self._read_record(info_path, self.config(kind))
+            test_mse = info.get("test_mse")
+            if not isinstance(test_mse, (int, float)):
+                raise _Miss(f"{info_path.name} has no test MSE")
+            try:
+                ae = load_autoencoder(model_path)
+            except (OSError, ValueError) as err:
+                raise _Miss(f"{model_path.name}: {err}") from None
+            frames = _load_frames(frames_path)
+        except _Miss as why:
+            self.progress(f"{label}: cache entry {model_path.stem} unusable ({why}); "
+                          "training it again")
+            return None
+        self.progress(f"{label}: from the cache ({model_path.name}, test MSE {test_mse:.4f})")
+        info["cached"] = True
+        return TrainedModel(ae, frames, info)
+
+    def _prepare_cache_dir(self) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(self.cache_dir)
+
+    def _save_cached(self, kind: str, trained: TrainedModel) -> None:
+        paths = self._cache_paths(kind)
+        if paths is None:
+            return
+        model_path, info_path, frames_path = paths
+        self._prepare_cache_dir()
+        info_path.unlink(missing_ok=True)  # the entry is incomplete until the record is back
+        trained.autoencoder.save(model_path)
+        with atomic_path(frames_path) as tmp:
+            np.savez_compressed(tmp, frames=np.stack(trained.frames))
+        _write_record(info_path, trained.info)
+
+    # -- training -------------------------------------------------------------
+    def _train(self, kind: str) -> TrainedModel:
+        spec, config = MODELS[kind], self.config(kind)
+        x, epochs = self.data.x_train, config["epochs"]
+        rng = np.random.default_rng(self.seed)
+        chosen = np.sort(rng.choice(len(x), spec.n_snapshots, replace=False))
+        recorder = ReconstructionRecorder(x[chosen], per_epoch=spec.snapshot_per_epoch,
+                                          max_epochs=spec.snapshot_epochs)
+        ae = spec.build(seed=self.seed, dtype_policy=spec.dtype_policy())
+        start = time.perf_counter()
+        train(ae, x, epochs=epochs, batch_size=spec.batch_size, snapshots=recorder,
+              seed=self.seed, callbacks=[_EpochProgress(spec.label, epochs, self.progress)],
+              verbose=0)
+        seconds = time.perf_counter() - start
+        test_mse = evaluate(ae, self.data.x_test)
+        self.progress(f"{spec.label}: trained {epochs} epochs in {seconds:.0f} s, "
+                      f"test MSE {test_mse:.4f}")
+        info = {"config": config, "snapshot_images": chosen.tolist(), "test_mse": test_mse,
+                "train_seconds": round(seconds, 1), "data_source": self.data.source}
+        trained = TrainedModel(ae, recorder.frames, info)
+        self._save_cached(kind, trained)
+        return trained
+
+
+def _load_keras_file(path: Path) -> keras.Model:
+    """A cached ``.keras`` model; :class:`_Miss` when it cannot be read in full."""
+    if not path.is_file():
+        raise _Miss(f"{path.name} is missing")
+    if not zipfile.is_zipfile(path):
+        raise _Miss(f"{path.name} is not a complete .keras archive")
+    try:
+        return keras.saving.load_model(path)
+    except Exception as err:  # a damaged archive fails in many ways inside Keras
+        raise _Miss(f"{path.name} does not load: {type(err).__name__}") from None
+
+
+def _load_frames(path: Path) -> list[np.ndarray]:
+    """A cached entry's GIF frames; :class:`_Miss` when they cannot be read in full."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            frames = f["frames"]
+    except FileNotFoundError:
+        raise _Miss(f"{path.name} is missing") from None
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise _Miss(f"{path.name} does not load: {type(err).__name__}") from None
+    if frames.ndim not in (3, 4) or frames.dtype != np.uint8 or len(frames) == 0:
+        raise _Miss(f"{path.name} holds no uint8 frames")
+    return list(frames)
+
+
+def _write_record(path: Path, record: dict) -> None:
+    with atomic_path(path) as tmp:  # written last: it marks the entry complete
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+
+
+class _EpochProgress(keras.callbacks.Callback):
+    def __init__(self, label, epochs, progress):
+        super().__init__()
+        self.label, self.epochs, self.progress = label, epochs, progress
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.progress(f"{self.label}: epoch {epoch + 1}/{self.epochs}, loss {logs['loss']:.4f}")

@@ -1,0 +1,90 @@
+"""What this machine and Keras backend compute on: the CPU's flags, bfloat16 support.
+
+Nothing here imports a backend that Keras does not already use.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import platform
+
+import keras
+
+__all__ = ["backend_name", "backend_version", "cpu_model", "cpu_flags", "native_bfloat16"]
+
+#: CPU flags that matter for the article's models: vector width and bfloat16 units
+RELEVANT_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def backend_name() -> str:
+    """The Keras backend in use: ``"tensorflow"``, ``"jax"`` or ``"torch"``."""
+    return keras.backend.backend()
+
+
+def backend_version() -> str:
+    """``NAME VERSION`` of the backend in use, e.g. ``"tensorflow 2.21.0"``."""
+    name = backend_name()
+    module = importlib.import_module(name)  # already imported by Keras
+    return f"{name} {module.__version__}"
+
+
+@functools.cache
+def _cpuinfo() -> dict[str, str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+    except OSError:  # not Linux
+        return {}
+    info = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        info.setdefault(key.strip(), value.strip())
+    return info
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or what ``platform`` knows."""
+    return _cpuinfo().get("model name") or platform.processor() or platform.machine()
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (``/proc/cpuinfo``; empty where it cannot be read)."""
+    return set(_cpuinfo().get("flags", "").split())
+
+
+def _gpu_capability() -> tuple[int, int] | None:
+    """Compute capability of the backend's first CUDA GPU, or None."""
+    name = backend_name()
+    try:
+        if name == "tensorflow":
+            import tensorflow as tf
+
+            for gpu in tf.config.list_physical_devices("GPU"):
+                capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+                if capability:
+                    return tuple(capability)
+        elif name == "jax":
+            import jax
+
+            for device in jax.devices():
+                if device.platform == "gpu" and getattr(device, "compute_capability", None):
+                    return tuple(int(p) for p in str(device.compute_capability).split(".")[:2])
+        elif name == "torch":
+            import torch
+
+            if torch.cuda.is_available():
+                return tuple(torch.cuda.get_device_capability(0))
+    except Exception:  # a backend without GPU support: no GPU
+        return None
+    return None
+
+
+@functools.cache
+def native_bfloat16() -> bool:
+    """Whether this machine computes bfloat16 natively: a CPU with avx512_bf16 or
+    amx_bf16, or a GPU of compute capability 8.0 or newer (asked once per process)."""
+    capability = _gpu_capability()
+    if capability is not None and capability >= (8, 0):
+        return True
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
