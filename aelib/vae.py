@@ -326,7 +326,7 @@ def variational_autoencoder(
     z_mean = layers.Dense(plain.n_codings, dtype="float32", name="z_mean")(trunk)
     z_log_var = layers.Dense(plain.n_codings, dtype="float32", name="z_log_var")(trunk)
     z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
-    encoder = keras.Model(plain.encoder.inputs, [z_mean, z_log_var, z], name="encoder")
+    encoder = keras.Model(plain.encoder.inputs[0], [z_mean, z_log_var, z], name="encoder")
 
     vae = VAE(encoder, plain.decoder, kl_weight=kl_weight, name=f"{kind}_vae")
     return autoencoder_from_vae(vae)
@@ -335,7 +335,7 @@ def variational_autoencoder(
 def autoencoder_from_vae(vae: VAE) -> Autoencoder:
     """The :class:`Autoencoder` of a VAE: its encoder cut at ``z_mean``, its decoder."""
     kind = vae.name.split("_", 1)[0]  # "dense_vae" -> "dense"
-    means = keras.Model(vae.encoder.inputs, vae.encoder.outputs[0], name="mean_encoder")
+    means = keras.Model(vae.encoder.inputs[0], vae.encoder.outputs[0], name="mean_encoder")
     return Autoencoder(means, vae.decoder, vae, f"{kind}_vae")
 
 

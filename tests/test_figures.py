@@ -14,6 +14,8 @@ from aelib.figures import FIGURES, MODELS, regenerate
 
 from conftest import run_cli
 
+pytestmark = pytest.mark.backends  # also run under JAX and PyTorch in CI
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # (height, width) of each PNG at dpi 100, or the frame count and frame size of each GIF

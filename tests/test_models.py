@@ -8,6 +8,8 @@ import pytest
 
 import aelib
 
+pytestmark = pytest.mark.backends  # also run under JAX and PyTorch in CI
+
 ARTICLE_PARAMS = {
     "dense": (aelib.dense_autoencoder, (200_266, 257_104, 457_370)),
     "conv": (aelib.conv_autoencoder, (62_278, 296_985, 359_263)),

@@ -26,6 +26,8 @@ from jupyter_client.kernelspec import KernelSpecManager  # noqa: E402
 from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from traitlets import default  # noqa: E402
 
+pytestmark = pytest.mark.backends  # also run under JAX and PyTorch in CI
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "autoencoders.ipynb"
 CELL_TIMEOUT = 300  # seconds per cell; the slowest quick-mode cell takes a few seconds
@@ -160,6 +162,10 @@ def test_notebook_runs_in_quick_mode(executed):
     assert left == [NOTEBOOK.name], f"the notebook left files in its folder: {left}"
     text = "".join(t for c in code for o in c.outputs for t in _texts(o))
     assert "quick mode" in text and "the MNIST sample inside aelib" in text
+    # the kernel ran on the backend this test process runs on (CI sets KERAS_BACKEND)
+    import keras
+
+    assert f"backend: {keras.backend.backend()}" in "".join(_texts(code[0].outputs[-1]))
 
 
 def test_quick_run_outputs_are_clean(executed):

@@ -8,6 +8,8 @@ import pytest
 
 import aelib
 
+pytestmark = pytest.mark.backends  # also run under JAX and PyTorch in CI
+
 
 def saturated_share(ae, x) -> float:
     """Share of tanh codings pinned at +-1: 1.0 means the codings carry nothing."""

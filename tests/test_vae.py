@@ -11,6 +11,8 @@ import pytest
 import aelib
 from aelib.vae import VAE, Sampling
 
+pytestmark = pytest.mark.backends  # also run under JAX and PyTorch in CI
+
 KINDS = ("dense", "conv")
 
 

@@ -1,0 +1,180 @@
+"""Stock Keras 3 on any backend: saved files, imports, and the module layout.
+
+The cross-backend tests run the other Keras backends in fresh processes and
+skip a backend that is not installed (CI installs all three).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import aelib
+
+pytestmark = pytest.mark.backends
+
+ROOT = Path(__file__).resolve().parents[1]
+BACKENDS = ("tensorflow", "jax", "torch")
+HERE = keras.backend.backend()
+
+
+def installed(backend: str) -> bool:
+    return importlib.util.find_spec(backend) is not None
+
+
+def python(code: str, backend: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh Python under ``backend``, from ``cwd`` (so that the
+    repository's ``aelib`` is not on the path unless installed)."""
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+PLAIN_LOAD = """
+import sys, numpy as np, keras
+model = keras.saving.load_model("model.keras")
+x = np.load("x.npy")
+np.save("y.npy", keras.ops.convert_to_numpy(model(x, training=False)))
+print(type(model.optimizer).__name__, "aelib" in sys.modules)
+"""
+
+
+@pytest.fixture(scope="module", params=["dense", "conv"])
+def saved(request, sample, tmp_path_factory):
+    """A trained autoencoder saved with Autoencoder.save, the images to check, and
+    its reconstructions in this process."""
+    folder = tmp_path_factory.mktemp(f"saved-{request.param}")
+    build = aelib.dense_autoencoder if request.param == "dense" else aelib.conv_autoencoder
+    ae = build(seed=0)
+    aelib.train(ae, sample.x_train[:600], epochs=1, batch_size=100, seed=0, verbose=0)
+    ae.save(folder / "model.keras")
+    x = sample.x_test[:16]
+    np.save(folder / "x.npy", x)
+    return folder, ae.reconstruct(x)
+
+
+class TestSavedFiles:
+    def test_layers_are_the_articles_stock_keras_layers(self):
+        stock = {"InputLayer", "Flatten", "Dense", "Reshape", "Conv2D", "MaxPooling2D",
+                 "UpSampling2D", "Functional"}
+        for ae in (aelib.dense_autoencoder(), aelib.conv_autoencoder()):
+            for model in (ae.encoder, ae.decoder, ae.model):
+                for layer in model.layers:
+                    assert type(layer).__module__.startswith("keras."), layer
+                    assert type(layer).__name__ in stock, layer
+        conv = aelib.conv_autoencoder()
+        assert [type(l).__name__ for l in conv.decoder.layers][-5:] == [
+            "UpSampling2D", "Conv2D", "UpSampling2D", "Conv2D", "Conv2D"]
+
+    def test_a_fresh_process_without_aelib_loads_it_with_plain_keras(self, saved):
+        folder, expected = saved
+        proc = python(PLAIN_LOAD, HERE, folder)
+        assert proc.stdout.split() == ["Adam", "False"]  # stock optimizer, aelib never imported
+        np.testing.assert_allclose(np.load(folder / "y.npy"), expected, atol=1e-6)
+
+    @pytest.mark.parametrize("other", [b for b in BACKENDS if b != HERE])
+    def test_it_loads_under_another_backend_with_the_same_predictions(self, saved, other):
+        if not installed(other):
+            pytest.skip(f"{other} is not installed")
+        folder, expected = saved
+        python(PLAIN_LOAD, other, folder)
+        np.testing.assert_allclose(np.load(folder / "y.npy"), expected, atol=2e-5)
+
+    @pytest.mark.parametrize("other", [b for b in BACKENDS if b != HERE])
+    def test_a_vae_loads_under_another_backend_with_the_same_reconstructions(
+            self, sample, tmp_path, other):
+        if not installed(other):
+            pytest.skip(f"{other} is not installed")
+        vae = aelib.variational_autoencoder("dense", seed=0)
+        aelib.train(vae, sample.x_train[:400], epochs=1, batch_size=100, seed=0, verbose=0)
+        vae.save(tmp_path / "vae.keras")
+        x = sample.x_test[:8]
+        np.save(tmp_path / "x.npy", x)
+        python(f"import sys, numpy as np; sys.path.insert(0, {str(ROOT)!r}); import aelib\n"
+               "ae = aelib.load_autoencoder('vae.keras')\n"
+               "np.save('y.npy', ae.reconstruct(np.load('x.npy')))", other, tmp_path)
+        np.testing.assert_allclose(np.load(tmp_path / "y.npy"), vae.reconstruct(x), atol=2e-5)
+
+
+class TestImport:
+    @pytest.mark.parametrize("backend", BACKENDS)
+    def test_imports_tensorflow_only_when_it_is_the_backend(self, backend, tmp_path):
+        if not installed(backend):
+            pytest.skip(f"{backend} is not installed")
+        proc = python(f"import sys; sys.path.insert(0, {str(ROOT)!r}); import aelib, keras\n"
+                      "print(keras.backend.backend(), 'tensorflow' in sys.modules)",
+                      backend, tmp_path)
+        assert proc.stdout.split() == [backend, str(backend == "tensorflow")]
+
+    def test_leaves_file_descriptors_alone(self, tmp_path):
+        code = (f"import os, sys; sys.path.insert(0, {str(ROOT)!r})\n"
+                "def refuse(*args): raise AssertionError('aelib touched a file descriptor')\n"
+                "os.dup = os.dup2 = refuse\n"
+                "import aelib\nprint('ok')")
+        assert python(code, HERE, tmp_path).stdout.strip() == "ok"
+
+    def test_a_users_backend_choice_is_kept(self, tmp_path):
+        for backend in (b for b in BACKENDS if installed(b)):
+            proc = python(f"import sys; sys.path.insert(0, {str(ROOT)!r}); import aelib, keras\n"
+                          "import aelib.cli, aelib.figures, aelib.report\n"
+                          "print(keras.backend.backend())", backend, tmp_path)
+            assert proc.stdout.strip() == backend
+
+
+def _module_imports(path: Path) -> tuple[set[str], set[str]]:
+    """aelib modules ``path`` imports at module level, and the outside packages it does."""
+    tree = ast.parse(path.read_text())
+    inside, outside = set(), set()
+    for node in tree.body:  # module level only: imports inside functions load when used
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                inside.add(node.module.split(".")[0])
+            else:
+                inside.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            outside.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            outside.update(a.name.split(".")[0] for a in node.names)
+    return inside, outside
+
+
+MODULES = {p.stem: _module_imports(p) for p in (ROOT / "aelib").glob("*.py")}
+
+
+class TestModuleLayout:
+    def test_no_import_cycles(self):
+        graph = {name: {m for m in inside if m in MODULES} for name, (inside, _) in MODULES.items()}
+        graph.pop("__init__")  # the package imports its modules; none imports the package
+        for name, deps in graph.items():
+            assert "__init__" not in deps and "aelib" not in deps, name
+
+        def visit(name, path):
+            assert name not in path, " -> ".join(path + [name])
+            for dep in graph.get(name, ()):
+                visit(dep, path + [name])
+
+        for name in graph:
+            visit(name, [])
+
+    def test_heavy_packages_load_only_where_a_function_needs_them(self):
+        for name, (_, outside) in MODULES.items():
+            assert not outside & {"sklearn", "scipy", "IPython", "tensorflow", "jax", "torch"}, name
+
+    def test_no_private_names_cross_modules(self):
+        for path in (ROOT / "aelib").glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.level == 1:
+                    private = [a.name for a in node.names if a.name.startswith("_")
+                               and a.name != "__version__"]
+                    assert not private, f"{path.name} imports {private} from .{node.module}"
