@@ -25,27 +25,56 @@ def load_autoencoder(path: str | os.PathLike) -> Autoencoder:
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: the file is not a readable ``.keras`` archive of an aelib
-            autoencoder (cut short, emptied, another format, another model);
-            the message names the file.
+        ValueError: ``path`` is a folder, or not a readable ``.keras`` archive
+            of an aelib autoencoder (cut short, emptied, another format,
+            another model); the message names the file and says which.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"path: no saved autoencoder at {path!r}")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"path: {path!r} is not a readable .keras file (not a complete zip "
-                         "archive: cut short, emptied or another format)")
     try:
-        model = keras.saving.load_model(path)
-    except Exception as err:  # Keras raises many kinds for a damaged archive
-        raise ValueError(f"path: {path!r} is not a readable .keras file of an autoencoder "
-                         f"({type(err).__name__}: {str(err)[:200]})") from err
+        return as_autoencoder(read_keras_file(path))
+    except ValueError as err:
+        raise ValueError(f"path: {path!r} {err}") from err.__cause__
+
+
+def read_keras_file(path: str | os.PathLike) -> keras.Model:
+    """The model in a ``.keras`` file, read in full.
+
+    Raises ``FileNotFoundError`` when there is no file, and ``ValueError``
+    whose message (without the file's name, for callers to prefix) says why
+    the file cannot be read; Keras's own errors for a damaged archive
+    (``"File not found"`` for a file that is there but cut short, a
+    ``KeyError`` or ``BadZipFile`` for a damaged member, ...) become that
+    ``ValueError``.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError("is a folder, not a .keras file")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"path: no saved model at {path!r}")
+    try:
+        complete = zipfile.is_zipfile(path)
+    except OSError as err:
+        raise ValueError(f"cannot be read ({err.strerror or type(err).__name__})") from err
+    if not complete:
+        size = os.path.getsize(path)
+        what = "is empty" if size == 0 else f"is not a complete zip archive ({size:,} bytes)"
+        raise ValueError(f"is not a readable .keras file: it {what}; cut short, or another format")
+    try:
+        return keras.saving.load_model(path)
+    except Exception as err:  # a damaged archive fails in many ways inside Keras
+        reason = " ".join(str(err).split())[:160]
+        raise ValueError(f"is not a readable .keras file ({type(err).__name__}: {reason})") from err
+
+
+def as_autoencoder(model: keras.Model) -> Autoencoder:
+    """The :class:`Autoencoder` of a loaded stacked model or VAE; ``ValueError``
+    (message without the file's name) for any other Keras model."""
     if isinstance(model, VAE):
         return autoencoder_from_vae(model)
+    layers = {layer.name: layer for layer in getattr(model, "layers", [])}
+    encoder, decoder = layers.get("encoder"), layers.get("decoder")
+    if not (isinstance(encoder, keras.Model) and isinstance(decoder, keras.Model)):
+        raise ValueError(f"holds a Keras model {model.name!r} without an 'encoder' and a "
+                         "'decoder' model inside: not an aelib autoencoder")
     kind = model.name.split("_", 1)[0]  # "dense_autoencoder" -> "dense"
-    try:
-        encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
-    except ValueError as err:
-        raise ValueError(f"path: {path!r} holds a Keras model {model.name!r} without an "
-                         "'encoder' and a 'decoder', not an aelib autoencoder") from err
     return Autoencoder(encoder, decoder, model, kind)
