@@ -6,9 +6,14 @@ trained now (and then cached). A cache entry is three files named by a hash of
 everything that decides the model (:meth:`Run.config`): ``KIND-KEY.keras``
 (the model), ``KIND-KEY.frames.npz`` (its reconstruction frames) and
 ``KIND-KEY.json`` (its record, written last: it marks the entry complete).
-Every file is written atomically. An entry that cannot be read in full, or
-whose record names other settings, is a cache miss: the run says so in one
-line, trains again and replaces the entry.
+Every file is written atomically, and the record holds the SHA-256 of the
+other two, so it vouches for exactly the files beside it. An entry that cannot
+be read in full (a file cut short, emptied, replaced by another, a folder in
+its place), or whose record names other settings, is a cache miss: the run
+says so in one line, trains again and replaces the entry. A cache that cannot
+be written (a read-only folder, a full disk) costs only the caching: the run
+says so in one line and carries on. Runs sharing one cache folder take turns
+(an advisory lock on the folder) to write or read an entry.
 
     from aelib.cache import Run
     run = Run(aelib.load_mnist(), seed=0, cache_dir=".aelib-cache")
@@ -20,9 +25,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
+import shutil
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +36,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ._io import atomic_path, remove_stale_temporaries
+from ._io import atomic_path, folder_lock, remove_stale_temporaries
 from ._version import __version__
 from .data import Dataset
 from .devices import backend_name, native_bfloat16
 from .models import Autoencoder, conv_autoencoder, dense_autoencoder
-from .saving import load_autoencoder
+from .saving import as_autoencoder, read_keras_file
 from .training import ReconstructionRecorder, evaluate, train
 from .vae import variational_autoencoder
 
@@ -177,13 +183,17 @@ class Run:
                   "backend": backend_name(), "seed": self.seed, "data": self.data_fingerprint}
         stem = self.cache_stem("classifier", config)
         paths = None if stem is None else (stem.with_suffix(".keras"), stem.with_suffix(".json"))
-        if paths is not None and not self.retrain and any(p.exists() for p in paths):
+        if paths is not None and not self.retrain:
             try:
-                info = self._read_record(paths[1], config)
-                model = _load_keras_file(paths[0])
-                self.progress(f"digit classifier: from the cache ({paths[0].name}, "
-                              f"test accuracy {info['test_accuracy']:.2%})")
-                return model, float(info["test_accuracy"])
+                with folder_lock(self.cache_dir, shared=True):
+                    if any(_present(p) for p in paths):
+                        info = self._read_record(paths[1], config)
+                        accuracy = _number(info, "test_accuracy", paths[1], 0.0, 1.0)
+                        _check_digests(info, {"model": paths[0]}, paths[1])
+                        model = _load_classifier(paths[0], self.data.x_train.shape[1:])
+                        self.progress(f"digit classifier: from the cache ({paths[0].name}, "
+                                      f"test accuracy {accuracy:.2%})")
+                        return model, accuracy
             except _Miss as why:
                 self.progress(f"digit classifier: cache entry {stem.name} unusable ({why}); "
                               "training it again")
@@ -192,10 +202,13 @@ class Run:
         self.progress(f"digit classifier: trained in {time.perf_counter() - start:.0f} s, "
                       f"test accuracy {accuracy:.2%}")
         if paths is not None:
-            self._prepare_cache_dir()
-            with atomic_path(paths[0]) as tmp:
-                model.save(tmp)
-            _write_record(paths[1], {"config": config, "test_accuracy": accuracy})
+            def write():
+                with atomic_path(paths[0]) as tmp:
+                    model.save(tmp)
+                _write_record(paths[1], {"config": config, "test_accuracy": accuracy,
+                                         "files": {"model": _digest(paths[0])}})
+
+            self._write_entry("digit classifier", paths, write)
         return model, accuracy
 
     # -- cache ----------------------------------------------------------------
@@ -216,54 +229,83 @@ class Run:
     def _read_record(path: Path, config: dict) -> dict:
         """The entry's JSON record, checked against ``config``; :class:`_Miss` otherwise."""
         try:
-            info = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise _Miss(f"{path.name} is missing") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise _Miss(f"{path.name} is not valid JSON: {type(err).__name__}") from None
-        if not isinstance(info, dict) or info.get("config") != config:
+            text = path.read_bytes().decode()
+        except OSError as err:
+            raise _Miss(_unreadable(path, err)) from None
+        except UnicodeDecodeError:
+            raise _Miss(f"{path.name} is not a JSON record (binary data)") from None
+        if not text.strip():
+            raise _Miss(f"{path.name} is empty")
+        try:
+            info = json.loads(text)
+        except ValueError as err:  # JSONDecodeError, or numbers beyond Python's limits
+            raise _Miss(f"{path.name} is not valid JSON ({err}); cut short?") from None
+        if not isinstance(info, dict) or "config" not in info:
+            raise _Miss(f"{path.name} is not an aelib cache record")
+        if info["config"] != config:
             raise _Miss(f"{path.name} records other settings")
         return info
 
     def _load_cached(self, kind: str) -> TrainedModel | None:
         paths = self._cache_paths(kind)
-        if self.retrain or paths is None or not any(p.exists() for p in paths):
+        if self.retrain or paths is None:
             return None
         model_path, info_path, frames_path = paths
-        label = MODELS[kind].label
+        spec, config = MODELS[kind], self.config(kind)
         try:
-            info = self._read_record(info_path, self.config(kind))
-            test_mse = info.get("test_mse")
-            if not isinstance(test_mse, (int, float)):
-                raise _Miss(f"{info_path.name} has no test MSE")
-            try:
-                ae = load_autoencoder(model_path)
-            except (OSError, ValueError) as err:
-                raise _Miss(f"{model_path.name}: {err}") from None
-            frames = _load_frames(frames_path)
+            with folder_lock(self.cache_dir, shared=True):
+                if not any(_present(p) for p in paths):
+                    return None
+                info = self._read_record(info_path, config)
+                test_mse = _number(info, "test_mse", info_path, 0.0, math.inf)
+                _number(info, "train_seconds", info_path, 0.0, math.inf)
+                _check_digests(info, {"model": model_path, "frames": frames_path}, info_path)
+                ae = _load_autoencoder(model_path, kind, self.data.x_train.shape[1:])
+                recorded = min(config["epochs"], spec.snapshot_epochs or config["epochs"])
+                frames = _load_frames(frames_path, 1 + recorded * spec.snapshot_per_epoch)
         except _Miss as why:
-            self.progress(f"{label}: cache entry {model_path.stem} unusable ({why}); "
+            self.progress(f"{spec.label}: cache entry {model_path.stem} unusable ({why}); "
                           "training it again")
             return None
-        self.progress(f"{label}: from the cache ({model_path.name}, test MSE {test_mse:.4f})")
+        self.progress(f"{spec.label}: from the cache ({model_path.name}, test MSE {test_mse:.4f})")
         info["cached"] = True
         return TrainedModel(ae, frames, info)
 
-    def _prepare_cache_dir(self) -> None:
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(self.cache_dir)
+    def _write_entry(self, label: str, paths: tuple[Path, ...], write: Callable[[], None]) -> None:
+        """Write the cache entry of ``paths`` (model, record, ...) by ``write()``
+        with the cache folder locked. A cache that cannot be written is said in
+        one line, and the run goes on without it."""
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(self.cache_dir)
+            with folder_lock(self.cache_dir):
+                for path in paths:  # a folder where a file of the entry goes
+                    if path.is_dir() and not path.is_symlink():
+                        shutil.rmtree(path)
+                # the record goes first: the entry is incomplete until it is back
+                paths[1].unlink(missing_ok=True)
+                write()
+        except OSError as err:
+            if os.path.isfile(self.cache_dir):
+                why = f"{self.cache_dir} is a file, not a folder"
+            else:
+                why = f"cannot write to {self.cache_dir}: {err.strerror or type(err).__name__}"
+            self.progress(f"{label}: not cached ({why}); carrying on without the cache")
 
     def _save_cached(self, kind: str, trained: TrainedModel) -> None:
         paths = self._cache_paths(kind)
         if paths is None:
             return
         model_path, info_path, frames_path = paths
-        self._prepare_cache_dir()
-        info_path.unlink(missing_ok=True)  # the entry is incomplete until the record is back
-        trained.autoencoder.save(model_path)
-        with atomic_path(frames_path) as tmp:
-            np.savez_compressed(tmp, frames=np.stack(trained.frames))
-        _write_record(info_path, trained.info)
+
+        def write():  # the record last: it marks the entry complete
+            trained.autoencoder.save(model_path)
+            with atomic_path(frames_path) as tmp:
+                np.savez_compressed(tmp, frames=np.stack(trained.frames))
+            files = {"model": _digest(model_path), "frames": _digest(frames_path)}
+            _write_record(info_path, {**trained.info, "files": files})
+
+        self._write_entry(MODELS[kind].label, paths, write)
 
     # -- training -------------------------------------------------------------
     def _train(self, kind: str) -> TrainedModel:
@@ -289,29 +331,114 @@ class Run:
         return trained
 
 
-def _load_keras_file(path: Path) -> keras.Model:
-    """A cached ``.keras`` model; :class:`_Miss` when it cannot be read in full."""
-    if not path.is_file():
-        raise _Miss(f"{path.name} is missing")
-    if not zipfile.is_zipfile(path):
-        raise _Miss(f"{path.name} is not a complete .keras archive")
+def _present(path: Path) -> bool:
+    """Whether anything is at ``path`` (a folder that cannot be searched counts
+    as something there: reading it then says why it cannot be used)."""
     try:
-        return keras.saving.load_model(path)
-    except Exception as err:  # a damaged archive fails in many ways inside Keras
-        raise _Miss(f"{path.name} does not load: {type(err).__name__}") from None
+        os.stat(path, follow_symlinks=False)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    return True
 
 
-def _load_frames(path: Path) -> list[np.ndarray]:
-    """A cached entry's GIF frames; :class:`_Miss` when they cannot be read in full."""
+def _unreadable(path: Path, err: OSError) -> str:
+    """Why a file of an entry cannot be read, in a few words."""
+    if isinstance(err, FileNotFoundError):
+        return f"{path.name} is missing"
+    if isinstance(err, IsADirectoryError):
+        return f"{path.name} is a folder"
+    return f"{path.name} cannot be read ({err.strerror or type(err).__name__})"
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _number(info: dict, key: str, path: Path, lo: float, hi: float) -> float:
+    """``info[key]``, a number in ``[lo, hi]``; :class:`_Miss` otherwise."""
+    value = info.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise _Miss(f"{path.name} has no valid {key}")
+    return float(value)
+
+
+def _check_digests(info: dict, files: dict[str, Path], record: Path) -> None:
+    """The files are the ones the record was written with (records without
+    digests, written before aelib kept them, are taken on trust)."""
+    digests = info.get("files")
+    if digests is None:
+        return
+    if not isinstance(digests, dict):
+        raise _Miss(f"{record.name} is not an aelib cache record")
+    for name, path in files.items():
+        try:
+            digest = _digest(path)
+        except OSError as err:
+            raise _Miss(_unreadable(path, err)) from None
+        if digest != digests.get(name):
+            raise _Miss(f"{path.name} has changed since {record.name} recorded it "
+                        "(cut short, damaged or replaced)")
+
+
+def _read_model(path: Path) -> keras.Model:
+    """A cached ``.keras`` model; :class:`_Miss` when it cannot be read in full."""
+    try:
+        return read_keras_file(path)
+    except FileNotFoundError:
+        raise _Miss(f"{path.name} is missing") from None
+    except ValueError as err:
+        raise _Miss(f"{path.name} {err}") from None
+
+
+def _load_autoencoder(path: Path, kind: str, image_shape) -> Autoencoder:
+    """The cached autoencoder of ``kind``; :class:`_Miss` for anything else."""
+    try:
+        ae = as_autoencoder(_read_model(path))
+    except ValueError as err:
+        raise _Miss(f"{path.name} {err}") from None
+    if ae.kind != kind:
+        raise _Miss(f"{path.name} holds a {ae.kind!r} model, not a {kind!r} one")
+    if tuple(ae.input_shape) != tuple(image_shape):
+        raise _Miss(f"{path.name} takes images of shape {tuple(ae.input_shape)}, "
+                    f"not {tuple(image_shape)}")
+    return ae
+
+
+def _load_classifier(path: Path, image_shape) -> keras.Model:
+    """The cached digit classifier; :class:`_Miss` for anything else."""
+    from .metrics import N_DIGITS
+
+    model = _read_model(path)
+    try:
+        shapes = tuple(model.inputs[0].shape[1:]), tuple(model.outputs[0].shape[1:])
+    except (AttributeError, IndexError, TypeError):
+        shapes = None
+    if model.name != "digit_classifier" or shapes != (tuple(image_shape), (N_DIGITS,)):
+        raise _Miss(f"{path.name} holds a Keras model {model.name!r}, not the digit classifier")
+    return model
+
+
+def _load_frames(path: Path, count: int) -> list[np.ndarray]:
+    """A cached entry's ``count`` GIF frames; :class:`_Miss` when they cannot be read in full."""
     try:
         with np.load(path, allow_pickle=False) as f:
             frames = f["frames"]
-    except FileNotFoundError:
-        raise _Miss(f"{path.name} is missing") from None
-    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as err:
-        raise _Miss(f"{path.name} does not load: {type(err).__name__}") from None
-    if frames.ndim not in (3, 4) or frames.dtype != np.uint8 or len(frames) == 0:
-        raise _Miss(f"{path.name} holds no uint8 frames")
+    except OSError as err:
+        raise _Miss(_unreadable(path, err)) from None
+    except AttributeError:  # np.load gave a bare array, not an .npz archive
+        raise _Miss(f"{path.name} is not an .npz archive") from None
+    except Exception as err:  # cut short, emptied, garbage, a damaged member (zlib.error), ...
+        reason = " ".join(str(err).split())[:100]
+        raise _Miss(f"{path.name} does not load ({type(err).__name__}: {reason})") from None
+    if frames.dtype != np.uint8 or frames.ndim not in (3, 4) or len(frames) != count:
+        raise _Miss(f"{path.name} does not hold the {count} uint8 frames of this model "
+                    f"(holds {frames.dtype} of shape {frames.shape})")
     return list(frames)
 
 
