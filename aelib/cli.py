@@ -73,7 +73,33 @@ def _check_out(out: Path) -> None:
         raise _Usage(f"--out: {str(out)!r} is not writable")
 
 
+#: the least data ``figures`` and ``report`` train and draw on: five batches of
+#: the dense models' 200 images, and room for the 105 different test images
+#: the interpolation GIFs draw (the embedded sample has 6,000 and 1,000)
+MIN_TRAIN_IMAGES = 1000
+MIN_TEST_IMAGES = 200
+
+
+def _check_size(data, what: str) -> None:
+    """Refuse data too small for the article's models, or without every digit."""
+    import numpy as np
+
+    for split, need in (("train", MIN_TRAIN_IMAGES), ("test", MIN_TEST_IMAGES)):
+        n = len(getattr(data, f"x_{split}"))
+        if n < need:
+            raise _Usage(f"{what}: x_{split} holds {n:,} images; the figures and the report "
+                         f"need at least {MIN_TRAIN_IMAGES:,} training and {MIN_TEST_IMAGES:,} "
+                         "test images")
+        missing = sorted(set(range(10)) - set(np.unique(getattr(data, f"y_{split}")).tolist()))
+        if missing:
+            raise _Usage(f"{what}: y_{split} has no image of digit "
+                         f"{', '.join(map(str, missing))}; the figures and the report need "
+                         "all ten digits in both splits")
+
+
 def _check_data(path: Path) -> None:
+    if path.is_dir():
+        raise _Usage(f"--data: {str(path)!r} is a folder, not an .npz file")
     if not path.is_file():
         raise _Usage(f"--data: no file at {str(path)!r}")
     if not os.access(path, os.R_OK):
@@ -81,22 +107,34 @@ def _check_data(path: Path) -> None:
 
 
 def _load_data(args, say):
-    """The data set to use, and whether the run must fall back to quick mode."""
+    """The data set to use, checked in full; switches ``args`` to quick mode
+    when no full MNIST can be had."""
     import aelib
 
     if args.quick:
         return aelib.load_mnist(source="sample")
-    try:
-        if args.data is not None:
-            return aelib.load_mnist(args.data)
-        if os.environ.get(aelib.data.ENV_VAR):
-            return aelib.load_mnist(source="env")
-    except (OSError, ValueError, TypeError) as err:
-        raise _Usage(f"--data: {err}") from err
+    env = os.environ.get(aelib.data.ENV_VAR)
+    if args.data is not None or env:
+        what, path = ("--data", args.data) if args.data is not None else (
+            f"${aelib.data.ENV_VAR}", Path(env))
+        try:
+            data = aelib.load_mnist(path)
+        except (OSError, ValueError, TypeError, MemoryError) as err:
+            # load_mnist's messages start with its argument's name, "path: "
+            message = (str(err) or type(err).__name__).removeprefix("path: ")
+            if str(path) not in message:
+                message = f"{str(path)!r}: {message}"
+            raise _Usage(f"{what}: {message}") from err
+        _check_size(data, f"{what}: {str(path)!r}")
+        return data
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return aelib.load_mnist(source="keras")
+            data = aelib.load_mnist(source="keras")
+        _check_size(data, f"Keras's MNIST ({aelib.data.keras_cache_path()})")
+        return data
+    except _Usage:
+        raise
     except Exception as err:  # no cache and no network
         say(f"no full MNIST found (no --data, no ${aelib.data.ENV_VAR}, no Keras cache, "
             f"download failed: {type(err).__name__}): quick run on the embedded sample "
@@ -197,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"figures": figures, "report": report}[args.command](args, say)
     except _Usage as err:
-        print(f"aelib: error: {err}", file=sys.stderr)
+        print(f"aelib: error: {' '.join(str(err).split())}", file=sys.stderr)  # one line
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("aelib: interrupted; finished models stay cached, no partial file was written",

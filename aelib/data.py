@@ -37,6 +37,7 @@ ENV_VAR = "AELIB_MNIST"
 SOURCES = ("file", "env", "keras", "sample")
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
 _SAMPLE = "mnist_sample.npz"
+MNIST_IMAGE = (28, 28, 1)  # (height, width, channels) of one MNIST image
 
 
 # --------------------------------------------------------------------------
@@ -303,11 +304,23 @@ def _read_npz(path: Path, name: str) -> tuple[np.ndarray, ...]:
 
 
 def _to_dataset(arrays: tuple[np.ndarray, ...], source: str) -> Dataset:
+    """Check MNIST's arrays (28x28 grey images, uint8 or floats in [0, 1],
+    one digit label 0..9 per image) and scale them into a :class:`Dataset`."""
     x_train, y_train, x_test, y_test = arrays
+    for name, x in (("x_train", x_train), ("x_test", x_test)):
+        if x.ndim in (3, 4) and x.shape[1:] not in (MNIST_IMAGE[:2], MNIST_IMAGE):
+            raise ValueError(
+                f"{name} must hold MNIST's 28x28 grey images, shape (N, 28, 28) or "
+                f"(N, 28, 28, 1), got {describe(x)}"
+            )
     x_train = prepare_images(x_train, "x_train")
     x_test = prepare_images(x_test, "x_test")
     y_train = check_labels(y_train, len(x_train), "y_train", "x_train")
     y_test = check_labels(y_test, len(x_test), "y_test", "x_test")
+    for name, y in (("y_train", y_train), ("y_test", y_test)):
+        lo, hi = int(y.min()), int(y.max())
+        if lo < 0 or hi > 9:
+            raise ValueError(f"{name} must hold digit labels 0..9, got values in [{lo}, {hi}]")
     return Dataset(x_train, y_train, x_test, y_test, source)
 
 
@@ -332,7 +345,8 @@ def load_mnist(path: str | os.PathLike | None = None, *, source: str | None = No
 
     Args:
         path: an ``.npz`` in the layout ``keras.datasets.mnist`` caches
-            (``x_train``, ``y_train``, ``x_test``, ``y_test``).
+            (``x_train``, ``y_train``, ``x_test``, ``y_test``): 28x28 images as
+            ``uint8`` or floats in ``[0, 1]``, one integer label 0..9 per image.
         source: one of ``"file"`` (needs ``path``), ``"env"``, ``"keras"`` or
             ``"sample"`` (about 6,000 train / 1,000 test images, stratified by
             digit, shipped inside aelib so tests and quick runs work offline).
