@@ -29,6 +29,7 @@ import math
 import os
 import shutil
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -427,12 +428,19 @@ def _load_classifier(path: Path, image_shape) -> keras.Model:
 def _load_frames(path: Path, count: int) -> list[np.ndarray]:
     """A cached entry's ``count`` GIF frames; :class:`_Miss` when they cannot be read in full."""
     try:
-        with np.load(path, allow_pickle=False) as f:
-            frames = f["frames"]
+        with open(path, "rb") as f:
+            if not zipfile.is_zipfile(f):
+                size = os.fstat(f.fileno()).st_size
+                what = "is empty" if size == 0 else f"is not a complete zip archive ({size:,} bytes)"
+                raise _Miss(f"{path.name} is not a readable .npz file: it {what}; "
+                            "cut short, or another format")
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as npz:
+                frames = npz["frames"]
+    except _Miss:
+        raise
     except OSError as err:
         raise _Miss(_unreadable(path, err)) from None
-    except AttributeError:  # np.load gave a bare array, not an .npz archive
-        raise _Miss(f"{path.name} is not an .npz archive") from None
     except Exception as err:  # cut short, emptied, garbage, a damaged member (zlib.error), ...
         reason = " ".join(str(err).split())[:100]
         raise _Miss(f"{path.name} does not load ({type(err).__name__}: {reason})") from None
