@@ -64,8 +64,8 @@ from keras import layers, ops
 from .data import check_images, check_seed, describe
 from .models import Autoencoder, conv_autoencoder, dense_autoencoder
 
-__all__ = ["variational_autoencoder", "prior_codings", "autoencoder_from_vae", "VAE", "Sampling",
-           "KINDS", "RECONSTRUCTION_LOSSES"]
+__all__ = ["variational_autoencoder", "prior_codings", "autoencoder_from_vae", "kl_divergence",
+           "VAE", "Sampling", "KINDS", "RECONSTRUCTION_LOSSES"]
 
 #: the trunks :func:`variational_autoencoder` builds on
 KINDS = ("dense", "conv")
