@@ -12,27 +12,23 @@ from aelib.report import markdown_table  # noqa: F401  (the benchmarks use the r
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
-def machine() -> str:
-    """One line describing the CPU, cores and library versions."""
-    import keras
-    import tensorflow as tf
+def machine(backends: list[str] | None = None) -> str:
+    """One line describing the CPU, its relevant flags, cores and library versions.
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        flags = Path("/proc/cpuinfo").read_text()
-        if "avx512_bf16" in flags:
-            cpu += " (AVX-512, avx512_bf16)"
-        elif "avx512f" in flags:
-            cpu += " (AVX-512)"
-    except OSError:
-        pass
+    ``backends``: ``NAME VERSION`` of each backend the numbers come from (default:
+    the backend Keras uses in this process, :func:`aelib.devices.backend_version`).
+    Backend-neutral: it imports only Keras and what Keras already imported.
+    """
+    import keras
+
+    from aelib.devices import RELEVANT_FLAGS, backend_version, cpu_flags, cpu_model
+
+    present = cpu_flags()
+    flags = " ".join(flag for flag in RELEVANT_FLAGS if flag in present) or "none of " + " ".join(RELEVANT_FLAGS)
+    label = "backends" if backends and len(backends) > 1 else "backend"
     return (
-        f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-        f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+        f"{cpu_model()} (flags: {flags}), {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"Keras {keras.__version__}, {label} {', '.join(backends or [backend_version()])}"
     )
 
 
