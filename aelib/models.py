@@ -2,7 +2,10 @@
 
 Each builder reads like the Keras code you would write by hand: an encoder
 from images to codings, a decoder from codings to images, and the stacked
-model that trains them together. Both return an :class:`Autoencoder` that
+model that trains them together. Layer names are unique across the whole
+autoencoder (``hidden1`` in the encoder, ``hidden2`` in the decoder...): the
+PyTorch backend tracks variables by their path, and two layers of one model
+with the same name would share it. Both return an :class:`Autoencoder` that
 holds the three models and adds encode / decode / reconstruct / generate
 helpers on numpy arrays. The layers are stock Keras layers, so a saved
 autoencoder loads with plain ``keras.saving.load_model``.
@@ -103,7 +106,7 @@ def dense_autoencoder(
 
         codings_in = keras.Input((n_codings,), name="codings_in")
         h = codings_in
-        for i, units in enumerate(decoder_units, 1):
+        for i, units in enumerate(decoder_units, len(encoder_units) + 1):
             h = layers.Dense(units, activation="relu", name=f"hidden{i}")(h)
         h = layers.Dense(math.prod(shape), activation="sigmoid", dtype="float32", name="pixels")(h)
         reconstruction = layers.Reshape(shape, name="reconstruction")(h)
@@ -179,14 +182,15 @@ def conv_autoencoder(
 
         codings_in = keras.Input((n_codings,), name="codings_in")
         h = codings_in
-        for i, units in enumerate(decoder_units, 1):
+        for i, units in enumerate(decoder_units, len(encoder_units) + 1):
             h = layers.Dense(units, activation="relu", name=f"hidden{i}")(h)
         h = layers.Dense(map_height * map_width * decoder_maps, activation="relu",
-                         name=f"hidden{len(decoder_units) + 1}")(h)
+                         name=f"hidden{len(encoder_units) + len(decoder_units) + 1}")(h)
         h = layers.Reshape((map_height, map_width, decoder_maps), name="feature_maps")(h)
         for i, (filters, size) in enumerate(zip(decoder_filters, decoder_kernels), 1):
             h = layers.UpSampling2D(2, name=f"upsample{i}")(h)
-            h = layers.Conv2D(filters, size, padding="same", activation="relu", name=f"conv{i}")(h)
+            h = layers.Conv2D(filters, size, padding="same", activation="relu",
+                              name=f"conv{len(encoder_filters) + i}")(h)
         reconstruction = layers.Conv2D(shape[2], output_kernel, padding="same",
                                        activation="sigmoid", dtype="float32",
                                        name="reconstruction")(h)

@@ -111,6 +111,11 @@ class TestBuilding:
         assert conv.input_shape == (32, 32, 3)
         assert conv.model(np.zeros((2, 32, 32, 3), "float32")).shape == (2, 32, 32, 3)
 
+    def test_every_variable_has_a_path_of_its_own(self, kind):
+        ae = aelib.variational_autoencoder(kind)
+        paths = [v.path for v in ae.model.variables]
+        assert len(paths) == len(set(paths)), sorted(p for p in paths if paths.count(p) > 1)
+
     def test_same_seed_same_weights(self, kind):
         a, b, c = (aelib.variational_autoencoder(kind, seed=s) for s in (3, 3, 4))
         for wa, wb in zip(a.model.get_weights(), b.model.get_weights()):
