@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import platform
 
 import keras
@@ -80,11 +81,19 @@ def _gpu_capability() -> tuple[int, int] | None:
     return None
 
 
+def _isa_capped_below_bfloat16() -> bool:
+    """Whether oneDNN is told to stay below the bfloat16 instructions
+    (``ONEDNN_MAX_CPU_ISA=AVX2``, say), which also emulates an older CPU."""
+    cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
+    return bool(cap) and cap != "ALL" and "BF16" not in cap and "AMX" not in cap
+
+
 @functools.cache
 def native_bfloat16() -> bool:
     """Whether this machine computes bfloat16 natively: a CPU with avx512_bf16 or
-    amx_bf16, or a GPU of compute capability 8.0 or newer (asked once per process)."""
+    amx_bf16 (unless ``ONEDNN_MAX_CPU_ISA`` caps oneDNN below them), or a GPU of
+    compute capability 8.0 or newer (asked once per process)."""
     capability = _gpu_capability()
     if capability is not None and capability >= (8, 0):
         return True
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}) and not _isa_capped_below_bfloat16()
