@@ -51,6 +51,7 @@ __all__ = [
     "RECIPES",
     "batches",
     "epoch_order",
+    "jit_compile",
 ]
 
 RECIPES = ("aelib", "article")
@@ -230,10 +231,14 @@ def _steps_per_execution(steps: int, marks: Sequence[int]) -> int:
     return 1
 
 
-def _set_steps_per_execution(model: keras.Model, n: int) -> None:
-    if model.steps_per_execution != n:
+def _set_execution(model: keras.Model, n: int, jit) -> None:
+    """Run ``n`` steps per execution, with XLA or not. Set on the compiled model
+    rather than passed to ``compile``, so that a saved file's compile settings
+    stay Keras's defaults for whichever backend loads it."""
+    if model.steps_per_execution != n or model.jit_compile != jit:
         model.steps_per_execution = n
-        model.train_function = model.test_function = None  # traced again for the new n
+        model.jit_compile = jit
+        model.train_function = model.test_function = model.predict_function = None  # traced again
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
@@ -331,6 +336,33 @@ def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int):
     )
 
 
+def jit_compile(model: keras.Model) -> bool | str:
+    """How :func:`train` compiles ``model``: ``True`` (XLA) for a model without
+    convolutions under TensorFlow, Keras's ``"auto"`` otherwise.
+
+    Keras's ``"auto"`` leaves XLA off under TensorFlow on a CPU. For the dense
+    models XLA fuses each step, Adam's updates included, and trained faster on
+    both CPU classes measured; for the conv model it was slower
+    (docs/benchmarks.md). JAX compiles with XLA anyway, and ``"auto"`` keeps
+    PyTorch eager.
+    """
+    if backend_name() != "tensorflow":
+        return "auto"
+    convolutional = any(isinstance(layer, keras.layers.Conv2D) for layer in _all_layers(model))
+    return "auto" if convolutional else True
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+    for attr in ("encoder", "decoder"):  # a VAE's parts are attributes, not layers of a graph
+        part = getattr(model, attr, None)
+        if isinstance(part, keras.Model) and part is not model:
+            yield from _all_layers(part)
+
+
 def _optimizer(recipe: str, total_steps: int, learning_rate: float | None):
     if recipe == "article":
         return keras.optimizers.Adam(1e-3 if learning_rate is None else learning_rate)
@@ -420,7 +452,7 @@ def train(
             _set_output_bias(autoencoder, x)
         model.compile(optimizer=_optimizer(recipe, epochs * steps, learning_rate), loss="mse")
     marks = snapshots.frame_steps(steps) if snapshots is not None else []
-    _set_steps_per_execution(model, _steps_per_execution(steps, marks))
+    _set_execution(model, _steps_per_execution(steps, marks), jit_compile(model))
 
     cbs = list(callbacks) + ([snapshots] if snapshots is not None else [])
     return model.fit(

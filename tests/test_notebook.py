@@ -37,7 +37,7 @@ DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+")
 #: loads); aelib leaves it alone, so a kernel on that backend shows it once
 TF_STARTUP_LOG = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|[IWE]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\] .*"
+    r"|[IWE]\d{4} [\d:. ]+\d+ [\w.]+:\d+\] .*"
     r"|To enable the following instructions: .*)\n?", re.M)
 #: home and temporary folders, interpreter installs: paths of whatever machine ran it
 MACHINE_PATH = re.compile(r"/home/|/Users/|/root/|/tmp/|site-packages|[A-Za-z]:\\")

@@ -57,6 +57,24 @@ class TestTraining:
         assert aelib.evaluate(ae, x, batch_size=30) == pytest.approx(expected, rel=1e-6)
 
 
+class TestExecution:
+    def test_xla_for_dense_models_under_tensorflow_only(self):
+        from aelib.training import jit_compile
+
+        dense = [aelib.dense_autoencoder(), aelib.variational_autoencoder("dense")]
+        conv = [aelib.conv_autoencoder(), aelib.variational_autoencoder("conv")]
+        on_tf = keras.backend.backend() == "tensorflow"
+        assert [jit_compile(ae.model) for ae in dense] == [True if on_tf else "auto"] * 2
+        assert [jit_compile(ae.model) for ae in conv] == ["auto"] * 2
+
+    def test_a_saved_file_keeps_kerass_default_compile_settings(self, sample, tmp_path):
+        ae = aelib.dense_autoencoder(seed=0)
+        aelib.train(ae, sample.x_train[:400], epochs=1, batch_size=100, seed=0, verbose=0)
+        ae.save(tmp_path / "ae.keras")
+        config = keras.saving.load_model(tmp_path / "ae.keras").get_compile_config()
+        assert config["jit_compile"] in (False, "auto") and config["steps_per_execution"] == 1
+
+
 class TestBatches:
     """The input pipeline of aelib.train: every image once per epoch, in a new order."""
 
