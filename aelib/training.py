@@ -231,10 +231,12 @@ def _steps_per_execution(steps: int, marks: Sequence[int]) -> int:
     return 1
 
 
-def _set_execution(model: keras.Model, n: int, jit) -> None:
-    """Run ``n`` steps per execution, with XLA or not. Set on the compiled model
-    rather than passed to ``compile``, so that a saved file's compile settings
-    stay Keras's defaults for whichever backend loads it."""
+def _set_execution(model: keras.Model, n: int, jit: bool | None) -> None:
+    """Run ``n`` steps per execution, and with XLA where ``jit`` is True (None:
+    as compiled). Set on the compiled model rather than passed to ``compile``,
+    so that a saved file's compile settings stay Keras's defaults for
+    whichever backend loads it."""
+    jit = model.jit_compile if jit is None else jit
     if model.steps_per_execution != n or model.jit_compile != jit:
         model.steps_per_execution = n
         model.jit_compile = jit
@@ -336,9 +338,10 @@ def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int):
     )
 
 
-def jit_compile(model: keras.Model) -> bool | str:
-    """How :func:`train` compiles ``model``: ``True`` (XLA) for a model without
-    convolutions under TensorFlow, Keras's ``"auto"`` otherwise.
+def jit_compile(model: keras.Model) -> bool | None:
+    """Whether :func:`train` runs ``model`` with XLA: ``True`` for a model
+    without convolutions under TensorFlow, ``None`` (as compiled: Keras's
+    ``"auto"``) otherwise.
 
     Keras's ``"auto"`` leaves XLA off under TensorFlow on a CPU. For the dense
     models XLA fuses each step, Adam's updates included, and trained faster on
@@ -347,9 +350,9 @@ def jit_compile(model: keras.Model) -> bool | str:
     PyTorch eager.
     """
     if backend_name() != "tensorflow":
-        return "auto"
+        return None
     convolutional = any(isinstance(layer, keras.layers.Conv2D) for layer in _all_layers(model))
-    return "auto" if convolutional else True
+    return None if convolutional else True
 
 
 def _all_layers(model):
