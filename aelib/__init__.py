@@ -47,7 +47,14 @@ from .plots import (
     project_codings,
 )
 from .saving import load_autoencoder
-from .training import ReconstructionRecorder, evaluate, reconstruction_frame, to_uint8, train
+from .training import (
+    ReconstructionRecorder,
+    evaluate,
+    reconstruction_frame,
+    spaced_steps,
+    to_uint8,
+    train,
+)
 from .vae import VAE, prior_codings, variational_autoencoder
 from ._notebook import register_figure_display
 
@@ -98,6 +105,7 @@ __all__ = [
     "read_gif",
     "reconstruction_frame",
     "save_gif",
+    "spaced_steps",
     "tile_images",
     "to_uint8",
     "train",

@@ -26,6 +26,7 @@ import functools
 import hashlib
 import json
 import math
+import math
 import os
 import shutil
 import time
@@ -43,7 +44,7 @@ from .data import Dataset
 from .devices import backend_name, native_bfloat16
 from .models import Autoencoder, conv_autoencoder, dense_autoencoder
 from .saving import as_autoencoder, read_keras_file
-from .training import ReconstructionRecorder, evaluate, train
+from .training import ReconstructionRecorder, evaluate, spaced_steps, train
 from .vae import variational_autoencoder
 
 __all__ = ["MODELS", "ModelSpec", "Run", "TrainedModel", "describe_data"]
@@ -54,7 +55,9 @@ class ModelSpec:
     """How the cached model of one kind is built and trained.
 
     ``snapshot_*``: the reconstruction GIF's frames per epoch and how many
-    epochs it covers (``None``: all). ``bfloat16``: build it with the
+    epochs it covers (``None``: all), or ``snapshot_spaced`` frames spread over
+    the run on a log scale (:func:`aelib.training.spaced_steps`: the first
+    steps, where digits form, densely). ``bfloat16``: build it with the
     ``"mixed_bfloat16"`` policy where that is measured to pay off (see
     :meth:`dtype_policy`), float32 elsewhere.
     """
@@ -69,6 +72,23 @@ class ModelSpec:
     snapshot_epochs: int | None = None
     n_snapshots: int = 8
     bfloat16: bool = False
+    snapshot_spaced: int | None = None
+
+    def recorder(self, images: np.ndarray, n_images: int, epochs: int) -> ReconstructionRecorder:
+        """The recorder of this model's GIF, for a run of ``epochs`` over ``n_images``."""
+        if self.snapshot_spaced:
+            steps = spaced_steps(math.ceil(n_images / self.batch_size), epochs, self.snapshot_spaced)
+            return ReconstructionRecorder(images, at_steps=steps)
+        return ReconstructionRecorder(images, per_epoch=self.snapshot_per_epoch,
+                                      max_epochs=self.snapshot_epochs)
+
+    def n_frames(self, n_images: int, epochs: int) -> int:
+        """How many frames :meth:`recorder` takes in that run (the first, untrained, included)."""
+        if self.snapshot_spaced:
+            steps = math.ceil(n_images / self.batch_size)
+            return 1 + len(spaced_steps(steps, epochs, self.snapshot_spaced))
+        return 1 + min(epochs, self.snapshot_epochs or epochs) * self.snapshot_per_epoch
+
 
     def dtype_policy(self) -> str:
         """The policy this machine builds the model with: ``"mixed_bfloat16"`` for
@@ -80,7 +100,7 @@ class ModelSpec:
 
 MODELS = {
     "dense": ModelSpec("dense", "dense autoencoder", dense_autoencoder, epochs=50, batch_size=200,
-                       quick_epochs=5, snapshot_per_epoch=1),
+                       quick_epochs=5, snapshot_per_epoch=1, snapshot_spaced=30),
     "conv": ModelSpec("conv", "conv autoencoder", conv_autoencoder, epochs=10, batch_size=150,
                       quick_epochs=6, snapshot_per_epoch=20, snapshot_epochs=5, bfloat16=True),
     # beyond the article: the variational twins (the figures use the dense one)
@@ -154,9 +174,11 @@ class Run:
             "batch_size": spec.batch_size,
             "dtype_policy": spec.dtype_policy(),
             "seed": self.seed,
-            "snapshots": [spec.n_snapshots, spec.snapshot_per_epoch, spec.snapshot_epochs],
+            "snapshots": [spec.n_snapshots, spec.snapshot_per_epoch, spec.snapshot_epochs,
+                          spec.snapshot_spaced],
             "data": self.data_fingerprint,
             "data_source": "sample" if self.data.is_sample else "full",
+            "train_images": len(self.data.split_validation()[0]),  # the validation split held out
         }
 
     def model(self, kind: str) -> TrainedModel:
@@ -262,8 +284,8 @@ class Run:
                 _number(info, "train_seconds", info_path, 0.0, math.inf)
                 _check_digests(info, {"model": model_path, "frames": frames_path}, info_path)
                 ae = _load_autoencoder(model_path, kind, self.data.x_train.shape[1:])
-                recorded = min(config["epochs"], spec.snapshot_epochs or config["epochs"])
-                frames = _load_frames(frames_path, 1 + recorded * spec.snapshot_per_epoch)
+                frames = _load_frames(frames_path, spec.n_frames(config["train_images"],
+                                                                 config["epochs"]))
         except _Miss as why:
             self.progress(f"{spec.label}: cache entry {model_path.stem} unusable ({why}); "
                           "training it again")
@@ -311,11 +333,10 @@ class Run:
     # -- training -------------------------------------------------------------
     def _train(self, kind: str) -> TrainedModel:
         spec, config = MODELS[kind], self.config(kind)
-        x, epochs = self.data.x_train, config["epochs"]
+        x, epochs = self.data.split_validation()[0], config["epochs"]  # test set: final score only
         rng = np.random.default_rng(self.seed)
         chosen = np.sort(rng.choice(len(x), spec.n_snapshots, replace=False))
-        recorder = ReconstructionRecorder(x[chosen], per_epoch=spec.snapshot_per_epoch,
-                                          max_epochs=spec.snapshot_epochs)
+        recorder = spec.recorder(x[chosen], len(x), epochs)
         ae = spec.build(seed=self.seed, dtype_policy=spec.dtype_policy())
         start = time.perf_counter()
         train(ae, x, epochs=epochs, batch_size=spec.batch_size, snapshots=recorder,

@@ -252,6 +252,15 @@ class Dataset:
         """True for the small embedded sample, not the full MNIST."""
         return self.source == "sample"
 
+    def split_validation(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(x_fit, x_valid)``: the training images without and with their last
+        twelfth (5,000 of MNIST's 60,000), held out to watch training and to choose
+        settings, so that the test set only gives the final numbers. The same as
+        ``x_train[:-n], x_train[-n:]`` with ``n = len(x_train) // 12``; MNIST's
+        training set is already shuffled."""
+        n = len(self.x_train) // 12
+        return self.x_train[:-n], self.x_train[-n:]
+
     def fingerprint(self) -> str:
         """A short hash of the pixels and labels, to tell data sets apart in caches."""
         h = hashlib.sha256()

@@ -132,7 +132,7 @@ FIGURES: dict[str, FigureSpec] = {
     for spec in [
         FigureSpec("k_auto0.png", "1", "A dense autoencoder (784-250-16-320-784)", None,
                    lambda run: plot_dense_architecture(MODELS["dense"].build())),
-        FigureSpec("k_auto0_rec0_low.gif", "2", "Reconstruction progress, one frame per epoch",
+        FigureSpec("k_auto0_rec0_low.gif", "2", "Reconstruction progress, frames spaced over the training steps",
                    "dense", _frames("dense"), fps=1000 / 130),
         FigureSpec("k_auto0_gen.png", "3", "Digits decoded from random codings ~ N(0, 0.33)",
                    "dense", _generated("dense")),

@@ -44,6 +44,7 @@ __all__ = [
     "train",
     "evaluate",
     "ReconstructionRecorder",
+    "spaced_steps",
     "EpochMSE",
     "reconstruction_frame",
     "grid_frame",
@@ -93,12 +94,52 @@ def reconstruction_frame(originals: np.ndarray, reconstructions: np.ndarray) -> 
     return grid_frame(np.concatenate([originals, reconstructions]), 2, len(originals))
 
 
+def _check_steps(at_steps) -> list[int]:
+    steps = list(at_steps) if isinstance(at_steps, (list, tuple, range, np.ndarray)) else None
+    if not steps or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in steps
+    ):
+        raise ValueError(
+            f"at_steps must be a non-empty sequence of training steps (integers >= 1), "
+            f"got {describe(at_steps)}"
+        )
+    return sorted({int(s) for s in steps})
+
+
+def spaced_steps(steps_per_epoch: int, epochs: int, frames: int = 30) -> list[int]:
+    """Training steps for about ``frames`` frames, spaced evenly on a log scale
+    from the first step to the last: dense at the start, where the
+    reconstructions change fastest, sparse later.
+
+    The steps are rounded up to a multiple of the largest divisor of
+    ``steps_per_epoch`` that is at most a twentieth of it, so that training can
+    still run several steps per execution (:func:`train`); the last step of the
+    run is always included. For the dense model on 55,000 images in batches of
+    200 (275 steps per epoch) over 50 epochs: 11, 22, 33, 44, 55, 77, ..., 13750.
+
+    Example:
+        >>> spaced_steps(10, 3, frames=5)
+        [1, 3, 6, 13, 30]
+    """
+    steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
+    epochs = check_positive_int(epochs, "epochs")
+    frames = check_positive_int(frames, "frames")
+    unit = max(d for d in range(1, max(1, steps_per_epoch // 20) + 1) if steps_per_epoch % d == 0)
+    total = steps_per_epoch * epochs
+    spaced = np.geomspace(1, total, frames) if frames > 1 else np.array([total])
+    return sorted({min(total, unit * math.ceil(s / unit - 1e-9)) for s in spaced} | {total})
+
+
 class ReconstructionRecorder(keras.callbacks.Callback):
-    """Records reconstructions of fixed images ``per_epoch`` times per epoch.
+    """Records reconstructions of fixed images ``per_epoch`` times per epoch,
+    or after chosen training steps.
 
     The first frame shows the model before training; within each epoch the
     frames are spread evenly over its steps, the last one after the epoch's
-    final step. Over ``E`` epochs that is ``1 + E * per_epoch`` frames.
+    final step. Over ``E`` epochs that is ``1 + E * per_epoch`` frames. With
+    ``at_steps`` the frames are taken after those steps instead: a model changes
+    most in its first few hundred steps, which :func:`spaced_steps` samples
+    densely.
 
     Args:
         images: ``(n, H, W, C)`` floats in [0, 1], the images to follow.
@@ -106,6 +147,9 @@ class ReconstructionRecorder(keras.callbacks.Callback):
             convolutional one).
         max_epochs: stop recording after this many epochs (the article's
             convolutional GIF covers 5 epochs of a longer run); ``None``: all.
+        at_steps: training steps (counted from 1 over the whole run) after
+            which to take the frames, instead of ``per_epoch``; for example
+            ``spaced_steps(steps_per_epoch, epochs)``.
 
     Attributes:
         frames: list of ``uint8`` frames (see :func:`reconstruction_frame`).
@@ -117,11 +161,18 @@ class ReconstructionRecorder(keras.callbacks.Callback):
         >>> save_gif(recorder.frames, "progress.gif")  # doctest: +SKIP
     """
 
-    def __init__(self, images: np.ndarray, per_epoch: int = 1, max_epochs: int | None = None):
+    def __init__(self, images: np.ndarray, per_epoch: int = 1, max_epochs: int | None = None,
+                 at_steps: Sequence[int] | None = None):
         super().__init__()
         self.images = check_images(images, "images")
         self.per_epoch = check_positive_int(per_epoch, "per_epoch")
         self.max_epochs = None if max_epochs is None else check_positive_int(max_epochs, "max_epochs")
+        self.at_steps = None if at_steps is None else _check_steps(at_steps)
+        if self.at_steps is not None and (per_epoch != 1 or max_epochs is not None):
+            raise ValueError(
+                "give either at_steps or per_epoch/max_epochs, not both; got at_steps with "
+                f"per_epoch={per_epoch!r}, max_epochs={max_epochs!r}"
+            )
         self.frames: list[np.ndarray] = []
         self.steps: list[int] = []
         self._marks: list[int] = []
@@ -131,11 +182,20 @@ class ReconstructionRecorder(keras.callbacks.Callback):
         # With one frame per epoch every frame is taken in on_epoch_end, and the
         # batch hook has nothing to do: saying so lets Keras keep dispatching
         # batch callbacks asynchronously instead of waiting on every execution.
-        self.async_safe = self.per_epoch == 1
+        self.async_safe = self.per_epoch == 1 and self.at_steps is None
 
     def frame_steps(self, steps: int) -> list[int]:
-        """The steps (1-based, within an epoch of ``steps``) after which frames are taken."""
-        return [math.ceil((j + 1) * steps / self.per_epoch) for j in range(self.per_epoch)]
+        """The steps (1-based, within an epoch of ``steps``) after which frames are
+        taken, in any epoch: training ends its executions on them."""
+        if self.at_steps is None:
+            return self._epoch_marks(0, steps)
+        return sorted({(s - 1) % steps + 1 for s in self.at_steps})
+
+    def _epoch_marks(self, epoch: int, steps: int) -> list[int]:
+        """The steps (1-based, within epoch ``epoch``) after which frames are taken."""
+        if self.at_steps is None:
+            return [math.ceil((j + 1) * steps / self.per_epoch) for j in range(self.per_epoch)]
+        return [s - epoch * steps for s in self.at_steps if epoch * steps < s <= (epoch + 1) * steps]
 
     def _record(self, step: int) -> None:
         # Keras's compiled predict function: ~1.5 ms for 8 conv reconstructions
@@ -166,7 +226,7 @@ class ReconstructionRecorder(keras.callbacks.Callback):
             steps = 1
         self._step0, self._steps = self._epochs_seen * steps, steps
         # step (1-based, within the epoch) after which each frame is taken
-        self._marks = self.frame_steps(steps)
+        self._marks = self._epoch_marks(self._epochs_seen, steps)
 
     def on_train_batch_end(self, batch, logs=None):
         # frames inside the epoch; the one after its last step is on_epoch_end's

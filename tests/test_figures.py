@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -11,6 +12,7 @@ import pytest
 import aelib
 from aelib import cli
 from aelib.figures import FIGURES, MODELS, regenerate
+from aelib.training import spaced_steps
 
 from conftest import run_cli
 
@@ -38,8 +40,10 @@ PNG_SIZES = {
     "k_gen_compare.png": (410, 1050),
 }
 DENSE, CONV = MODELS["dense"], MODELS["conv"]
-GIF_FRAMES = {  # quick mode: 1 + recorded epochs * frames per epoch
-    "k_auto0_rec0_low.gif": (1 + DENSE.quick_epochs * 1, 56, 224),
+SAMPLE_FIT = 5500  # the embedded sample's 6,000 training images less the validation split
+GIF_FRAMES = {  # quick mode: the untrained frame + the recorded steps
+    "k_auto0_rec0_low.gif": (1 + len(spaced_steps(math.ceil(SAMPLE_FIT / DENSE.batch_size),
+                                                  DENSE.quick_epochs, DENSE.snapshot_spaced)), 56, 224),
     "k_auto_conv1_rec.gif": (1 + min(CONV.quick_epochs, CONV.snapshot_epochs) * 20, 56, 224),
     "k_auto0_inter.gif": (75, 84, 196),
     "k_vae_inter.gif": (75, 84, 196),

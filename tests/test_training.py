@@ -199,6 +199,48 @@ class TestRecorder:
                     seed=0, verbose=0)
         assert len(recorder.frames) == 1 + 2
 
+    def test_frames_at_chosen_steps_match_a_step_by_step_run(self, sample, monkeypatch):
+        images, x = sample.x_train[:8], sample.x_train[:1000]
+        steps = [1, 2, 5, 10, 14, 30]  # 10 steps per epoch: frames inside epochs 1 and 2, at the end
+        recorder = aelib.ReconstructionRecorder(images, at_steps=steps)
+        assert not recorder.async_safe and recorder.frame_steps(10) == [1, 2, 4, 5, 10]
+        ae = aelib.dense_autoencoder(seed=0)
+        aelib.train(ae, x, epochs=3, batch_size=100, snapshots=recorder, seed=0, verbose=0)
+        assert recorder.steps == [0, *steps]
+        # the same training one step per call: the frames show the model after those steps
+        reference, model_frames = aelib.dense_autoencoder(seed=0), {}
+
+        class Every(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                model_frames[self.epoch * 10 + batch + 1] = aelib.reconstruction_frame(
+                    images, reference.reconstruct(images))
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch = epoch
+
+        monkeypatch.setattr("aelib.training._steps_per_execution", lambda steps, marks: 1)
+        aelib.train(reference, x, epochs=3, batch_size=100, callbacks=[Every()], seed=0, verbose=0)
+        for step, frame in zip(steps, recorder.frames[1:]):
+            np.testing.assert_allclose(frame, model_frames[step], atol=2)
+
+    def test_at_steps_is_checked(self, sample):
+        for bad in ([], [0, 3], [1.5], "12", None.__class__):
+            with pytest.raises(ValueError, match="at_steps must be a non-empty sequence"):
+                aelib.ReconstructionRecorder(sample.x_train[:8], at_steps=bad)
+        with pytest.raises(ValueError, match="either at_steps or per_epoch"):
+            aelib.ReconstructionRecorder(sample.x_train[:8], per_epoch=2, at_steps=[3])
+
+    def test_spaced_steps(self):
+        steps = aelib.spaced_steps(275, 50)  # the dense model: 55,000 images in batches of 200
+        assert steps[:5] == [11, 22, 33, 44, 55] and steps[-1] == 50 * 275
+        assert all(s % 11 == 0 for s in steps)  # 11 divides 275: several steps per execution
+        assert sum(s <= 275 for s in steps) >= 8  # dense in the first epoch
+        gaps = np.diff(steps)
+        assert (gaps[1:] >= gaps[:-1] - 11).all()  # spacing grows
+        assert aelib.spaced_steps(7, 1, frames=3) == [1, 3, 7]
+        with pytest.raises(ValueError, match="frames"):
+            aelib.spaced_steps(10, 2, frames=0)
+
     def test_colour_frames(self):
         images = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
         frame = aelib.reconstruction_frame(images, images)
