@@ -22,8 +22,17 @@ when first used: ``aelib.figures``, ``aelib.cache``, ``aelib.report``.
 import importlib
 
 from ._version import __version__
+from .anomaly import (
+    ThresholdScores,
+    mean_std_threshold,
+    one_class_split,
+    pca_reconstruction_errors,
+    roc_auc,
+    threshold_scores,
+)
 from .animation import interpolation_frames, read_gif, save_gif
 from .data import Dataset, load_mnist, prepare_images, tile_images
+from .denoising import ClassicalDenoiser, classical_denoise, image_mse, tune_classical
 from .devices import native_bfloat16
 from .diagrams import layer_table, plot_conv_architecture, plot_dense_architecture
 from .metrics import (
@@ -38,7 +47,11 @@ from .metrics import (
 from .models import Autoencoder, conv_autoencoder, dense_autoencoder
 from .plots import (
     image_grid,
+    plot_anomaly,
+    plot_codings_2d,
+    plot_codings_sweep,
     plot_coding_histograms,
+    plot_denoising,
     plot_generated,
     plot_generated_comparison,
     plot_history,
@@ -49,7 +62,9 @@ from .plots import (
 from .saving import load_autoencoder
 from .training import (
     ReconstructionRecorder,
+    add_noise,
     evaluate,
+    reconstruction_errors,
     reconstruction_frame,
     spaced_steps,
     to_uint8,
@@ -60,7 +75,15 @@ from ._notebook import register_figure_display
 
 register_figure_display()
 
-_LAZY_MODULES = ("cache", "cli", "figures", "report")
+_LAZY_MODULES = ("cache", "cli", "figures", "report", "studies")
+
+
+def codings_sweep(*args, **kwargs):
+    """Test MSE against the number of codings for the dense and conv models and
+    PCA: see :func:`aelib.studies.codings_sweep`."""
+    from .studies import codings_sweep as sweep
+
+    return sweep(*args, **kwargs)
 
 
 def __getattr__(name):
@@ -72,6 +95,23 @@ def __getattr__(name):
 
 __all__ = [
     "Autoencoder",
+    "ClassicalDenoiser",
+    "ThresholdScores",
+    "add_noise",
+    "classical_denoise",
+    "codings_sweep",
+    "image_mse",
+    "mean_std_threshold",
+    "one_class_split",
+    "pca_reconstruction_errors",
+    "plot_anomaly",
+    "plot_codings_2d",
+    "plot_codings_sweep",
+    "plot_denoising",
+    "reconstruction_errors",
+    "roc_auc",
+    "threshold_scores",
+    "tune_classical",
     "Dataset",
     "GenerationScores",
     "ReconstructionRecorder",

@@ -26,7 +26,6 @@ import functools
 import hashlib
 import json
 import math
-import math
 import os
 import shutil
 import time
@@ -89,7 +88,6 @@ class ModelSpec:
             return 1 + len(spaced_steps(steps, epochs, self.snapshot_spaced))
         return 1 + min(epochs, self.snapshot_epochs or epochs) * self.snapshot_per_epoch
 
-
     def dtype_policy(self) -> str:
         """The policy this machine builds the model with: ``"mixed_bfloat16"`` for
         a ``bfloat16`` spec under TensorFlow on hardware with native bfloat16
@@ -150,6 +148,7 @@ class Run:
     retrain: bool = False
     progress: Callable[[str], None] = lambda message: None
     models: dict[str, TrainedModel] = field(default_factory=dict)
+    extras: dict[str, TrainedModel] = field(default_factory=dict)
     _codings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -233,6 +232,62 @@ class Run:
 
             self._write_entry("digit classifier", paths, write)
         return model, accuracy
+
+    def trained(self, name: str, label: str, settings: dict,
+                fit: Callable[[], tuple[Autoencoder, dict]]) -> TrainedModel:
+        """An autoencoder of a recipe of the caller's (a denoiser, a one-class
+        model...), trained by ``fit()`` once and cached like :meth:`model`'s.
+
+        Args:
+            name: names the cache entry (``NAME-KEY.keras`` and ``.json``) and
+                keys this run's models; letters, digits, ``-`` and ``_``.
+            label: names it in progress messages.
+            settings: everything that decides the model besides the data,
+                seed and versions (JSON values); it must hold ``"kind"``
+                (``"dense"`` or ``"conv"``) and ``"n_codings"``, which the
+                cached file is checked against.
+            fit: builds and trains the model; returns it and a record of
+                JSON values (e.g. ``{"train_seconds": 12.3}``).
+        """
+        if not (isinstance(name, str) and name and all(c.isalnum() or c in "-_" for c in name)):
+            raise ValueError(f"name must be letters, digits, '-' and '_' (it names cache files), "
+                             f"got {name!r}")
+        if name in self.extras:
+            return self.extras[name]
+        config = {"what": name, "aelib": __version__, "keras": keras.__version__,
+                  "backend": backend_name(), "seed": self.seed, "data": self.data_fingerprint,
+                  "data_source": "sample" if self.data.is_sample else "full", **settings}
+        stem = self.cache_stem(name, config)
+        paths = None if stem is None else (stem.with_suffix(".keras"), stem.with_suffix(".json"))
+        if paths is not None and not self.retrain:
+            try:
+                with folder_lock(self.cache_dir, shared=True):
+                    if any(_present(p) for p in paths):
+                        info = self._read_record(paths[1], config)
+                        _number(info, "train_seconds", paths[1], 0.0, math.inf)
+                        _check_digests(info, {"model": paths[0]}, paths[1])
+                        ae = _load_autoencoder(paths[0], settings["kind"],
+                                               self.data.x_train.shape[1:])
+                        if ae.n_codings != settings["n_codings"]:
+                            raise _Miss(f"{paths[0].name} has {ae.n_codings} codings, "
+                                        f"not {settings['n_codings']}")
+                        info["cached"] = True
+                        self.progress(f"{label}: from the cache ({paths[0].name})")
+                        self.extras[name] = TrainedModel(ae, [], info)
+                        return self.extras[name]
+            except _Miss as why:
+                self.progress(f"{label}: cache entry {stem.name} unusable ({why}); "
+                              "training it again")
+        ae, record = fit()
+        info = {"config": config, **record}
+        self.extras[name] = TrainedModel(ae, [], info)
+        if paths is not None:
+            def write():
+                ae.save(paths[0])
+                _write_record(paths[1], {**info, "files": {"model": _digest(paths[0])}})
+
+            self._write_entry(label, paths, write)
+        return self.extras[name]
 
     # -- cache ----------------------------------------------------------------
     def cache_stem(self, name: str, config: dict) -> Path | None:

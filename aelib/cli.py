@@ -171,7 +171,7 @@ def figures(args, say) -> int:
 
     if args.list:
         for spec in FIGURES.values():
-            say(f"{spec.number:>5}  {spec.file:32}  {spec.caption}")
+            say(f"{spec.number:>6}  {spec.file:32}  {spec.caption}")
         return 0
     try:
         select(args.only)
@@ -204,19 +204,34 @@ def _prepare(args, say):
 
 
 def report(args, say) -> int:
+    import dataclasses
+
     from .cache import MODELS, Run
-    from .report import measure, write_report
+    from .report import measure, measure_beyond, write_report
 
     start = time.perf_counter()
     data, out, command = _prepare(args, say)
     run = Run(data, seed=args.seed, quick=args.quick, cache_dir=args.cache, retrain=args.retrain,
               progress=say)
     result = measure(run, command=command)
+    result = dataclasses.replace(result, beyond=measure_beyond(run))
     path = write_report(result, out / "report.md")
     say("")
     say(result.table())
     say("")
     say(result.digit_table())
+    beyond = result.beyond
+    for title, table in (("denoising: MSE against the clean digits", beyond.denoising_table()),
+                         ("", beyond.denoising_goal()),
+                         ("one-class MNIST: ROC AUC per normal digit", beyond.auc_table()),
+                         ("", beyond.anomaly_goal()),
+                         (f"mean + 1 std threshold on digit {beyond.anomaly.digit}",
+                          beyond.threshold_table()),
+                         ("how many codings: test MSE", beyond.codings_table())):
+        say("")
+        if title:
+            say(title + ":")
+        say(table)
     say(f"digit classifier: {result.classifier_accuracy:.2%} test accuracy")
     say(f"backend: {_backend()}; dtype policies: " + ", ".join(
         f"{MODELS[k].label} {info['config']['dtype_policy']}" for k, info in

@@ -31,12 +31,19 @@ from .data import Dataset
 from .devices import backend_version
 from .diagrams import plot_conv_architecture, plot_dense_architecture
 from .plots import (
+    plot_anomaly,
+    plot_codings_2d,
+    plot_codings_sweep,
     plot_coding_histograms,
+    plot_denoising,
     plot_generated,
     plot_generated_comparison,
     plot_projection,
     plot_reconstructions,
 )
+from . import studies
+from .denoising import tune_classical
+from .training import add_noise
 from .vae import prior_codings
 
 __all__ = ["FIGURES", "FigureSpec", "regenerate", "select", "write_figure", "gallery"]
@@ -66,6 +73,7 @@ class FigureSpec:
     draw: Callable[[Run], Figure | list[np.ndarray]]
     fps: float = 10.0
     also: tuple[str, ...] = ()  # more models the figure shows
+    about: str | None = None  # what the gallery says of the models (figures beyond the article)
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -127,6 +135,48 @@ def _interpolation(kind):
     return draw
 
 
+DENOISE_DIGITS = 12  # test digits in the denoising figure
+
+
+def _denoising(run):
+    """Test digits with noise of sigma 0.4, denoised by the best classical filter and both DAEs."""
+    sigma = studies.FIGURE_SIGMA
+    clean = run.data.x_test[:DENOISE_DIGITS]
+    noisy = add_noise(clean, sigma, seed=run.seed)
+    tune = run.data.x_train[:studies.QUICK_TUNE_IMAGES if run.quick else studies.TUNE_IMAGES]
+    best = tune_classical(add_noise(tune, sigma, seed=run.seed + 1), tune)[0]
+    rows = {best.label: best(noisy)}
+    for kind in ("dense", "conv"):
+        rows[f"{kind} denoising AE"] = studies.denoiser(run, kind, sigma).reconstruct(noisy)
+    return plot_denoising(clean, noisy, rows)
+
+
+def _anomaly(run):
+    study = studies.anomaly_study(run, digits=(studies.ANOMALY_DIGIT,))
+    fig = plot_anomaly(study.scores, study.is_anomaly,
+                       thresholds={k: t.threshold for k, t in study.thresholds.items()})
+    fig.suptitle(f"One-class MNIST: trained on the {study.digit}s, the other digits are anomalies")
+    return fig
+
+
+def _codings_sweep(run):
+    study = studies.codings_study(run)
+    n = studies.SWEEP["dense"].quick_n_train if run.quick else studies.SWEEP["dense"].n_train
+    epochs = {k: r.quick_epochs if run.quick else r.epochs for k, r in studies.SWEEP.items()}
+    return plot_codings_sweep(study.sizes, study.mse,
+                              title=f"every size trained on the first {n:,} training images: "
+                                    f"dense {epochs['dense']} epochs, conv {epochs['conv']}")
+
+
+def _codings_2d(run):
+    fig = Figure(figsize=(11.0, 4.6), layout="constrained")
+    for ax, kind in zip(fig.subplots(1, 2), ("dense", "conv")):
+        ae = studies.sweep_model(run, kind, 2)
+        plot_codings_2d(ae.encode(run.data.x_test), run.data.y_test, ax=ax,
+                        title=f"{kind} autoencoder, 2 codings (test digits)")
+    return fig
+
+
 FIGURES: dict[str, FigureSpec] = {
     spec.name: spec
     for spec in [
@@ -185,6 +235,25 @@ FIGURES: dict[str, FigureSpec] = {
         FigureSpec("k_gen_compare.png", "VAE",
                    "Digits from random codings: dense AE, conv AE and VAE, each from its prior",
                    "dense_vae", _comparison, also=("dense", "conv")),
+        FigureSpec("k_denoise.png", "beyond",
+                   "Denoising: noisy test digits (sigma 0.4), denoised, and clean", None,
+                   _denoising,
+                   about="denoising autoencoders, dense and conv ("
+                         + "; ".join(f"{k}: {r.describe(False)}"
+                                     for k, r in studies.DENOISERS.items()) + ")"),
+        FigureSpec("k_anomaly.png", "beyond",
+                   f"Anomaly detection: one-class MNIST on the {studies.ANOMALY_DIGIT}s, "
+                   "error histograms and ROC curves", None, _anomaly,
+                   about="one-class dense and conv autoencoders and PCA ("
+                         + "; ".join(f"{k}: {r.describe(False)}"
+                                     for k, r in studies.ONE_CLASS.items()) + ")"),
+        FigureSpec("k_codings.png", "beyond", "How many codings: test MSE against codings",
+                   None, _codings_sweep,
+                   about="dense and conv autoencoders and PCA, 2 to 64 codings ("
+                         + "; ".join(f"{k}: {r.describe(False)}"
+                                     for k, r in studies.SWEEP.items()) + ")"),
+        FigureSpec("k_codings2d.png", "beyond", "A 2-coding model's coding space, as it is",
+                   None, _codings_2d, about="the codings sweep's 2-coding models"),
     ]
 }
 
@@ -246,11 +315,11 @@ def gallery(specs: list[FigureSpec], models: dict[str, dict], data: Dataset, see
                      f"{cfg['dtype_policy']} | {info['test_mse']:.4f} | "
                      f"{info['train_seconds']:.0f} s |")
     for spec in specs:
-        model = (" · ".join(f"{MODELS[k].label}, test MSE {models[k]['test_mse']:.4f}"
-                            for k in spec.models if k in models)
-                 or "drawn from the model's layers")
-        title = {"extra": "Extra", "VAE": "Beyond the article"}.get(spec.number,
-                                                                    f"Figure {spec.number}")
+        model = spec.about or (" · ".join(f"{MODELS[k].label}, test MSE {models[k]['test_mse']:.4f}"
+                                          for k in spec.models if k in models)
+                               or "drawn from the model's layers")
+        title = {"extra": "Extra", "VAE": "Beyond the article",
+                 "beyond": "Beyond the article"}.get(spec.number, f"Figure {spec.number}")
         lines += ["", f"## {title}: {spec.caption}", "", f"![{spec.caption}]({spec.file})", "",
                   f"`{spec.file}` · {model} · `{command} --only {spec.name}`"]
     return "\n".join(lines) + "\n"

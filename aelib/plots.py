@@ -41,6 +41,10 @@ __all__ = [
     "plot_projection",
     "plot_reconstructions",
     "plot_history",
+    "plot_denoising",
+    "plot_anomaly",
+    "plot_codings_sweep",
+    "plot_codings_2d",
     "HISTOGRAM_COORDS",
     "METHODS",
 ]
@@ -661,4 +665,222 @@ def plot_history(
     ax.set_ylabel("loss")
     ax.grid(True, alpha=0.3)
     ax.legend()
+    return fig
+
+
+# --------------------------------------------------------------------------
+# beyond the article: denoising, anomaly scores, how many codings
+# --------------------------------------------------------------------------
+def _check_named_arrays(mapping, name: str, what: str) -> dict:
+    if not isinstance(mapping, Mapping) or not mapping:
+        raise TypeError(f"{name} must be a non-empty mapping of label -> {what}, "
+                        f"got {describe(mapping)}")
+    for label in mapping:
+        if not isinstance(label, str):
+            raise TypeError(f"{name}' keys must be str labels, got {describe(label)}")
+    return dict(mapping)
+
+
+def plot_denoising(
+    clean: np.ndarray,
+    noisy: np.ndarray,
+    denoised: Mapping[str, np.ndarray],
+    *,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Noisy digits, what each denoiser makes of them, and the clean digits, one row each.
+
+    Args:
+        clean: ``(n, H, W, C) float`` in [0, 1], the digits without noise.
+        noisy: the same shape, the denoisers' input (e.g. ``aelib.add_noise(clean, 0.4)``).
+        denoised: row label -> the same shape, e.g.
+            ``{"dense DAE": dae.reconstruct(noisy), "median 3x3": ...}``.
+        figsize: by default half an inch per 28 pixels, plus room for the labels.
+
+    Returns:
+        The figure: one Axes, its rows labelled "noisy", the ``denoised`` labels, "clean".
+    """
+    clean = check_images(clean, "clean")
+    noisy = check_images(noisy, "noisy", shape=clean.shape[1:])
+    if len(noisy) != len(clean):
+        raise ValueError(f"noisy must hold as many images as clean ({len(clean)}), got {describe(noisy)}")
+    denoised = _check_named_arrays(denoised, "denoised", "images")
+    rows = [noisy]
+    for label, images in denoised.items():
+        images = check_images(images, f"denoised[{label!r}]", shape=clean.shape[1:])
+        if len(images) != len(clean):
+            raise ValueError(f"denoised[{label!r}] must hold as many images as clean "
+                             f"({len(clean)}), got {describe(images)}")
+        rows.append(images)
+    rows.append(clean)
+    _check_channels(clean, "clean")
+    n, h, w, _ = clean.shape
+    labels = ["noisy", *denoised, "clean"]
+    figsize = check_figsize(figsize, _grid_figsize(len(rows), n, h, w, extra_width=3.0))
+
+    fig, ax = _figure_and_axes(None, figsize)
+    _show_tile(ax, tile_images(np.concatenate(rows), len(rows), n))
+    ax.set_xticks([])
+    ax.set_yticks([(i + 0.5) * h - 0.5 for i in range(len(rows))], labels)
+    ax.tick_params(axis="y", length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return fig
+
+
+def plot_anomaly(
+    scores: Mapping[str, np.ndarray],
+    is_anomaly: np.ndarray,
+    *,
+    thresholds: Mapping[str, float] | None = None,
+    bins: int = 60,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Anomaly scores of several models: a histogram each, normal against
+    anomalous, and their ROC curves in one last panel.
+
+    Args:
+        scores: model label -> ``(N,)`` anomaly scores > 0 of the same N
+            images (reconstruction errors; drawn on a log axis).
+        is_anomaly: ``(N,)`` booleans, True for the anomalies.
+        thresholds: model label -> a threshold to mark in its histogram
+            (e.g. mean + 1 std of the training errors).
+        bins: histogram bins (log-spaced over all scores).
+        figsize: default 4 inches per panel by 3.6.
+
+    Returns:
+        The figure: one histogram Axes per model, then the ROC Axes (the
+        legend gives each curve's AUC).
+    """
+    scores = _check_named_arrays(scores, "scores", "(N,) scores")
+    flags = np.asarray(is_anomaly)
+    if flags.ndim != 1 or flags.dtype.kind not in "biu":
+        raise ValueError(f"is_anomaly must be a 1-D array of booleans, got {describe(flags)}")
+    flags = flags.astype(bool)
+    if flags.all() or not flags.any():
+        raise ValueError("is_anomaly must flag some images as anomalies and some as normal")
+    arrays = {}
+    for label, s in scores.items():
+        s = np.asarray(s, dtype=np.float64)
+        if s.shape != flags.shape:
+            raise ValueError(f"scores[{label!r}] must have one score per flag of is_anomaly "
+                             f"({len(flags)}), got {describe(s)}")
+        if not (np.isfinite(s).all() and s.min() > 0):
+            raise ValueError(f"scores[{label!r}] must be finite and positive (a log axis), "
+                             f"got values in [{s.min():g}, {s.max():g}]")
+        arrays[label] = s
+    thresholds = {} if thresholds is None else _check_named_arrays(thresholds, "thresholds", "float")
+    bins = check_positive_int(bins, "bins")
+    figsize = check_figsize(figsize, (4.0 * (len(arrays) + 1), 3.6))
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    axes = fig.subplots(1, len(arrays) + 1, squeeze=False)[0]
+    for ax, (label, s) in zip(axes, arrays.items()):
+        edges = np.geomspace(s.min(), s.max(), bins + 1)
+        ax.hist(s[~flags], edges, density=True, alpha=0.6, color="tab:blue", label="normal")
+        ax.hist(s[flags], edges, density=True, alpha=0.6, color="tab:red", label="anomalous")
+        if label in thresholds:
+            ax.axvline(thresholds[label], color="black", ls="--", lw=1, label="mean + 1 std")
+        ax.set_xscale("log")
+        ax.set_title(label)
+        ax.set_xlabel("reconstruction error (MSE)")
+        ax.set_yticks([])
+        ax.legend(fontsize=8, frameon=False)
+    roc = axes[-1]
+    for label, s in arrays.items():
+        fpr, tpr, _ = roc_curve(flags, s)
+        roc.plot(fpr, tpr, label=f"{label} (AUC {roc_auc_score(flags, s):.3f})")
+    roc.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
+    roc.set_xlabel("false positive rate")
+    roc.set_ylabel("true positive rate")
+    roc.set_title("ROC")
+    roc.set_aspect("equal")
+    roc.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def plot_codings_sweep(
+    sizes: Sequence[int],
+    mse: Mapping[str, Sequence[float]],
+    *,
+    ax: Axes | None = None,
+    figsize: tuple[float, float] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Test MSE against the number of codings, one line per model, both axes logarithmic.
+
+    Args:
+        sizes: the numbers of codings (x axis, base-2 log scale).
+        mse: model label -> one test MSE per size (e.g. :func:`aelib.codings_sweep`'s).
+        ax, figsize: as elsewhere (default 6.4x4.0 in).
+        title: the Axes' title.
+    """
+    if isinstance(sizes, (str, int)) or not isinstance(sizes, Sequence) or not sizes:
+        raise TypeError(f"sizes must be a non-empty sequence of integers >= 1, got {describe(sizes)}")
+    sizes = [check_positive_int(n, "sizes[]") for n in sizes]
+    mse = _check_named_arrays(mse, "mse", "one MSE per size")
+    for label, values in mse.items():
+        v = np.asarray(values, dtype=np.float64)
+        if v.shape != (len(sizes),) or not (np.isfinite(v).all() and v.min() > 0):
+            raise ValueError(f"mse[{label!r}] must hold {len(sizes)} positive numbers, one per "
+                             f"size, got {describe(values)}")
+    _check_ax(ax, figsize)
+    figsize = check_figsize(figsize, _HISTORY)
+    fig, ax = _figure_and_axes(ax, figsize)
+    for label, values in mse.items():
+        ax.plot(sizes, values, marker="o", label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlabel("codings")
+    ax.set_ylabel("test MSE")
+    if title:
+        ax.set_title(title)
+    ax.grid(True, alpha=0.3, which="both")
+    ax.legend()
+    return fig
+
+
+def plot_codings_2d(
+    codings: np.ndarray,
+    labels: np.ndarray,
+    *,
+    n_classes: int = 10,
+    cmap: str | Colormap = "tab10",
+    title: str | None = None,
+    ax: Axes | None = None,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Two-dimensional codings drawn as they are (no projection), coloured by label.
+
+    Args:
+        codings: ``(N, 2)`` codings, e.g. of a model with ``n_codings=2``.
+        labels: ``(N,) int`` classes in ``0 .. n_classes - 1``.
+        n_classes, cmap: the colours, one per class, in a discrete colour bar.
+        title: the Axes' title.
+        ax, figsize: as elsewhere (default 5.94x4.86 in).
+    """
+    codings = _check_codings(codings)
+    if codings.shape[1] != 2:
+        raise ValueError(f"codings must have 2 columns (a 2-coding model), got {describe(codings)}; "
+                         "project larger codings with plot_projection")
+    labels = check_labels(labels, len(codings), "labels", "codings")
+    n_classes = check_positive_int(n_classes, "n_classes")
+    if labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(f"labels must be classes in 0 .. {n_classes - 1}, got values in "
+                         f"[{labels.min()}, {labels.max()}]")
+    cmap = _check_cmap(cmap)
+    _check_ax(ax, figsize)
+    figsize = check_figsize(figsize, _PROJECTION_2D)
+    fig, ax = _figure_and_axes(ax, figsize)
+    norm = BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes)
+    points = ax.scatter(codings[:, 0], codings[:, 1], c=labels, cmap=cmap.resampled(n_classes),
+                        norm=norm, s=3, alpha=0.7, linewidths=0)
+    ax.set_xlabel("coding 1")
+    ax.set_ylabel("coding 2")
+    if title:
+        ax.set_title(title)
+    fig.colorbar(points, ax=ax, ticks=np.arange(n_classes))
     return fig

@@ -43,6 +43,8 @@ from .models import Autoencoder, predict
 __all__ = [
     "train",
     "evaluate",
+    "reconstruction_errors",
+    "add_noise",
     "ReconstructionRecorder",
     "spaced_steps",
     "EpochMSE",
@@ -66,6 +68,44 @@ FINAL_LR_FRACTION = 0.01
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """``[0, 1]`` floats to ``uint8`` 0..255 (rounded, clipped)."""
     return np.clip(np.rint(np.asarray(images) * 255.0), 0, 255).astype(np.uint8)
+
+
+def _check_sigma(sigma, name: str = "sigma") -> float:
+    """``sigma`` as a float >= 0 (a noise level), else raise."""
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number >= 0 (the noise's standard deviation), "
+                        f"got {describe(sigma)}")
+    if not (math.isfinite(sigma) and sigma >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {sigma!r}")
+    return float(sigma)
+
+
+def _noisy(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    noise = rng.standard_normal(x.shape, dtype=np.float32)
+    return np.clip(x + np.float32(sigma) * noise, 0.0, 1.0)
+
+
+def add_noise(x: np.ndarray, sigma: float, seed: int | None = None) -> np.ndarray:
+    """Images with Gaussian noise of standard deviation ``sigma``, clipped to [0, 1].
+
+    Args:
+        x: ``(N, H, W, C)`` float32 in [0, 1].
+        sigma: the noise's standard deviation (>= 0; 0 returns a copy).
+        seed: seeds the noise (``None``: fresh noise each call).
+
+    Returns:
+        ``(N, H, W, C)`` float32 in [0, 1], a new array.
+
+    Example:
+        >>> import numpy as np
+        >>> noisy = add_noise(np.full((2, 28, 28, 1), 0.5, np.float32), 0.4, seed=0)
+        >>> noisy.shape, bool(noisy.min() >= 0 and noisy.max() <= 1)
+        ((2, 28, 28, 1), True)
+    """
+    x = check_images(x, "x")
+    sigma = _check_sigma(sigma)
+    seed = check_seed(seed)
+    return _noisy(x, sigma, np.random.default_rng(seed))
 
 
 def grid_frame(images: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:
@@ -309,8 +349,15 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
-def batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int):
+def batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int, noise: float = 0.0):
     """``epochs`` epochs of shuffled ``(x, x)`` batches, for ``model.fit``.
+
+    With ``noise > 0`` the inputs get fresh Gaussian noise of that standard
+    deviation, clipped to [0, 1], and the targets stay clean:
+    ``(noisy batch, batch)``. The noise is seeded by ``seed`` and changes
+    from epoch to epoch (numpy's generator on the stock path, TensorFlow's
+    stateless normal in the ``tf.data`` pipeline: both seeded, not the same
+    numbers).
 
     Each epoch visits every image once, in the order :func:`epoch_order`
     gives; the last batch of an epoch is smaller when ``batch_size`` does not
@@ -321,17 +368,22 @@ def batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int):
     if seed is None:  # a fresh order per call, unless numpy's global seed was set
         seed = int(np.random.randint(0, 2**31 - 1))
     if backend_name() == "tensorflow":
-        return _tf_batches(x, batch_size, seed, epochs)
-    return _numpy_batches(x, batch_size, seed, epochs)
+        return _tf_batches(x, batch_size, seed, epochs, noise)
+    return _numpy_batches(x, batch_size, seed, epochs, noise)
 
 
-def _numpy_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int):
+#: the third word of the noise generator's seed: keeps its stream apart from the shuffling's
+_NOISE_STREAM = 1
+
+
+def _numpy_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise: float = 0.0):
     """The stock path: a generator of numpy batches, one gather per batch."""
     for epoch in range(epochs):
         order = epoch_order(len(x), seed, epoch)
+        rng = np.random.default_rng([seed, epoch, _NOISE_STREAM]) if noise else None
         for start in range(0, len(x), batch_size):
             batch = x[order[start : start + batch_size]]
-            yield batch, batch
+            yield (_noisy(batch, noise, rng) if noise else batch), batch
 
 
 def _as_tensor(x: np.ndarray):
@@ -354,7 +406,7 @@ def _as_tensor(x: np.ndarray):
     return tf.convert_to_tensor(x)
 
 
-def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int):
+def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise: float = 0.0):
     """The TensorFlow backend's path: a ``tf.data`` pipeline of the same batches.
 
     ``x`` becomes one tensor (:func:`_as_tensor`); the epochs' orders are
@@ -380,6 +432,12 @@ def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int):
         batch = tf.gather(images, batch)
         return batch, batch
 
+    def gather_noisy(step, batch):  # fresh noise for every batch of every epoch
+        batch = tf.gather(images, batch)
+        noise_seed = tf.stack([tf.constant(seed, tf.int64), step])
+        noisy = batch + noise * tf.random.stateless_normal(tf.shape(batch), noise_seed)
+        return tf.clip_by_value(noisy, 0.0, 1.0), batch
+
     # A batch is one small gather: a plain map with two batches in flight
     # keeps up with training. tf.data's autotuner stays off: at the end of a
     # call the iterator waited for its thread's timed sleep, now and then for
@@ -389,13 +447,9 @@ def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int):
     options = tf.data.Options()
     options.autotune.enabled = False
     options.experimental_optimization.apply_default_optimizations = False
-    return (
-        tf.data.Dataset.from_tensor_slices(orders)
-        .flat_map(epoch_batches)
-        .map(gather)
-        .prefetch(2)
-        .with_options(options)
-    )
+    dataset = tf.data.Dataset.from_tensor_slices(orders).flat_map(epoch_batches)
+    dataset = dataset.enumerate().map(gather_noisy) if noise else dataset.map(gather)
+    return dataset.prefetch(2).with_options(options)
 
 
 def jit_compile(model: keras.Model) -> bool | None:
@@ -445,6 +499,7 @@ def train(
     seed: int | None = None,
     recipe: str = "aelib",
     learning_rate: float | None = None,
+    noise: float | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = 2,
 ) -> keras.callbacks.History:
@@ -468,6 +523,10 @@ def train(
             shuffling; build the model with the same ``seed`` too).
         recipe: ``"aelib"`` (default, robust) or ``"article"`` (literal).
         learning_rate: Adam's (peak) learning rate; the recipe's by default.
+        noise: train a denoising autoencoder: the inputs get Gaussian noise
+            of this standard deviation (clipped to [0, 1], fresh every epoch,
+            seeded by ``seed``) and the targets are the clean ``x``. ``None``
+            or 0: plain reconstruction. ``validation_data`` stays clean.
         callbacks: more Keras callbacks.
         verbose: passed to ``model.fit``.
 
@@ -505,6 +564,7 @@ def train(
         isinstance(learning_rate, (int, float)) and 0 < learning_rate and math.isfinite(learning_rate)
     ):
         raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+    noise = 0.0 if noise is None else _check_sigma(noise, "noise")
 
     model = autoencoder.model
     if seed is not None:
@@ -519,7 +579,7 @@ def train(
 
     cbs = list(callbacks) + ([snapshots] if snapshots is not None else [])
     return model.fit(
-        batches(x, batch_size, seed, epochs),
+        batches(x, batch_size, seed, epochs, noise),
         epochs=epochs,
         steps_per_epoch=steps,
         shuffle=False,  # the pipeline shuffles
@@ -529,12 +589,50 @@ def train(
     )
 
 
-def evaluate(autoencoder: Autoencoder, x: np.ndarray, batch_size: int = 1000) -> float:
-    """Mean squared reconstruction error over all pixels of ``x`` (the test MSE)."""
+def evaluate(autoencoder: Autoencoder, x: np.ndarray, batch_size: int = 1000,
+             targets: np.ndarray | None = None) -> float:
+    """Mean squared reconstruction error over all pixels of ``x`` (the test MSE).
+
+    With ``targets`` (e.g. the clean images of noisy ``x``), the error of
+    ``x``'s reconstructions against them.
+    """
+    return float(reconstruction_errors(autoencoder, x, targets=targets,
+                                       batch_size=batch_size).mean())
+
+
+def reconstruction_errors(autoencoder: Autoencoder, x: np.ndarray, *,
+                          targets: np.ndarray | None = None,
+                          batch_size: int = 1000) -> np.ndarray:
+    """Each image's mean squared reconstruction error: its anomaly score.
+
+    Args:
+        autoencoder: a trained :class:`~aelib.Autoencoder`.
+        x: ``(N, H, W, C)`` float32 in [0, 1], the model's input shape.
+        targets: what the reconstructions are compared with, the same shape
+            as ``x`` (default: ``x`` itself; for a denoiser, the clean images).
+        batch_size: images per forward pass.
+
+    Returns:
+        ``(N,)`` float64: the mean over each image's pixels of the squared
+        error (its mean is :func:`evaluate`'s MSE).
+
+    Example:
+        >>> errors = reconstruction_errors(ae, data.x_test)  # doctest: +SKIP
+        >>> errors.argsort()[-10:]  # the ten worst-reconstructed digits  # doctest: +SKIP
+    """
+    if not isinstance(autoencoder, Autoencoder):
+        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {describe(autoencoder)}")
     x = check_images(x, "x", shape=autoencoder.input_shape)
-    total = 0.0
+    if targets is None:
+        targets = x
+    else:
+        targets = check_images(targets, "targets", shape=autoencoder.input_shape)
+        if len(targets) != len(x):
+            raise ValueError(f"targets must hold one image per image of x ({len(x)}), "
+                             f"got {describe(targets)}")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    errors = np.empty(len(x), np.float64)
     for i in range(0, len(x), batch_size):
-        chunk = x[i : i + batch_size]
-        err = predict(autoencoder.model, chunk, batch_size) - chunk
-        total += float(np.square(err, dtype=np.float64).sum())
-    return total / x.size
+        err = predict(autoencoder.model, x[i : i + batch_size], batch_size) - targets[i : i + batch_size]
+        errors[i : i + batch_size] = np.square(err, dtype=np.float64).reshape(len(err), -1).mean(axis=1)
+    return errors

@@ -11,6 +11,7 @@ import pytest
 
 import aelib
 from aelib import cli
+from aelib import studies
 from aelib.figures import FIGURES, MODELS, regenerate
 from aelib.training import spaced_steps
 
@@ -38,6 +39,11 @@ PNG_SIZES = {
     "k_vae_enc-hist.png": (636, 1286),
     "k_vae_kerpca3d-all.png": (432, 756),
     "k_gen_compare.png": (410, 1050),
+    # beyond the article
+    "k_denoise.png": (300, 950),
+    "k_anomaly.png": (360, 1600),
+    "k_codings.png": (400, 640),
+    "k_codings2d.png": (460, 1100),
 }
 DENSE, CONV = MODELS["dense"], MODELS["conv"]
 SAMPLE_FIT = 5500  # the embedded sample's 6,000 training images less the validation split
@@ -91,11 +97,17 @@ class TestQuickRegeneration:
         import json
 
         infos = [json.loads(p.read_text()) for p in cache.glob("*.json")]
+        extras = [i for i in infos if "what" in i["config"]]  # the figures beyond the article
+        infos = [i for i in infos if "what" not in i["config"]]
         assert sorted(i["config"]["kind"] for i in infos) == ["conv", "dense", "dense_vae"]
+        assert sorted(i["config"]["what"] for i in extras) == sorted(
+            [f"denoise-{k}-040" for k in ("dense", "conv")]
+            + [f"oneclass-{k}-{studies.ANOMALY_DIGIT}" for k in ("dense", "conv")]
+            + [f"codings-{k}-{n}" for k in ("dense", "conv") for n in studies.QUICK_CODINGS_SIZES])
         for info in infos:
             assert info["config"]["seed"] == 0 and info["config"]["data_source"] == "sample"
             assert 0 < info["test_mse"] < 0.1
-        assert len(list(cache.glob("*.keras"))) == 3
+        assert len(list(cache.glob("*.keras"))) == 3 + len(extras)
 
 
 class TestCache:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import aelib
-from aelib import cli
+from aelib import cli, studies
 from aelib.cache import MODELS, Run
 from aelib.metrics import digit_silhouette, generation_scores, knn_accuracy, ks_normality
 from aelib.report import REPORT_MODELS, compare, measure, measure_autoencoder
@@ -75,6 +75,42 @@ class TestCommand:
         text = quick_report[0].read_text()
         accuracy = float(re.search(r"\(([\d.]+)% test accuracy\)", text).group(1))
         assert 80 < accuracy <= 100  # the sample: ~96%; full MNIST: >= 99% (slow test)
+
+
+class TestBeyondTheArticle:
+    """The denoising, one-class and codings tables (quick: sigma 0.4, digit 0, two sizes)."""
+
+    def test_the_three_tables_are_written_and_printed(self, quick_report):
+        text, stdout = quick_report[0].read_text(), quick_report[2]
+        for heading in ("## Beyond the article: denoising",
+                        "## Beyond the article: anomaly detection (one-class MNIST)",
+                        "## Beyond the article: how many codings"):
+            assert heading in text
+        denoising = table_rows(text, "denoiser")
+        assert [r[0] for r in denoising] == [
+            "noisy input", "best classical filter (tuned on 100 training digits)",
+            "plain dense autoencoder", "plain conv autoencoder", "dense denoising autoencoder",
+            "conv denoising autoencoder"]
+        assert re.fullmatch(r"0\.\d{4} \((median filter|Gaussian blur|total variation|"
+                            r"non-local means).*\)", denoising[1][1])
+        auc = table_rows(text, "model | 0 | mean")
+        assert [r[0] for r in auc] == ["dense autoencoder", "conv autoencoder", "PCA, 16 components"]
+        assert all(0 <= float(r[1]) <= 1 and r[2] == f"**{r[1]}**" for r in auc)
+        assert [r[0] for r in table_rows(text, "model | threshold (mean + 1 std of training errors)")] == \
+            [r[0] for r in auc]
+        codings = table_rows(text, "model | 2 codings")
+        assert [r[0] for r in codings] == ["dense autoencoder", "conv autoencoder", "PCA"]
+        for row in denoising + auc + codings:
+            assert f"| {' | '.join(row)} |" in stdout
+
+    def test_the_numbers_are_the_studies(self, quick_report):
+        run = Run(aelib.load_mnist(source="sample"), quick=True, cache_dir=quick_report[1])
+        noisy = aelib.add_noise(run.data.x_test[:2000], 0.4, seed=0)
+        conv = studies.denoiser(run, "conv", 0.4)
+        expected = aelib.evaluate(conv, noisy, targets=run.data.x_test[:2000])
+        row = next(r for r in table_rows(quick_report[0].read_text(), "denoiser")
+                   if r[0] == "conv denoising autoencoder")
+        assert row[1] == f"{expected:.4f}"
 
 
 class TestMeasurements:
@@ -157,6 +193,12 @@ class TestPublished:
         table = "\n".join(l for l in report.split("\n\n")[2].splitlines())  # the first table
         assert table.startswith("| model | test MSE |")
         assert copied.strip() == table.strip()
+
+    def test_it_has_the_full_tables_beyond_the_article(self):
+        report = (self.ROOT / "assets" / "report.md").read_text()
+        assert "| denoiser | sigma = 0.2 | sigma = 0.4 | sigma = 0.6 |" in report
+        assert "| model | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | mean |" in report
+        assert "| model | 2 codings | 4 codings | 8 codings | 16 codings | 32 codings | 64 codings |" in report
 
     def test_it_was_made_on_full_mnist_with_every_model(self):
         report = (self.ROOT / "assets" / "report.md").read_text()
