@@ -1,10 +1,15 @@
 """Does training reach the article's numbers on every seed and Keras backend? Full MNIST.
 
-For each backend, model, recipe, dtype policy and seed: epochs spent on the
-plateau (training loss above 0.06: the loss of predicting the mean image is
-~0.067), the first epoch with test MSE <= 0.015, the final test MSE, whether it
-meets the quality goal (dense <= 0.0095 after 50 epochs, conv <= 0.0090 after
-10), and the wall time. Each backend runs in its own process
+For each backend, model, recipe, dtype policy, peak learning rate and seed:
+epochs spent on the plateau (training loss above 0.06: the loss of predicting
+the mean image is ~0.067), the first epoch with validation MSE <= 0.015, the
+final validation and test MSE, whether the test MSE meets the quality goal
+(dense <= 0.0095 after 50 epochs, conv <= 0.0090 after 10), and the wall time.
+
+The models train on the first 55,000 training images; the last 5,000 are the
+validation split (``Dataset.split_validation``), scored after every epoch and
+the one to choose settings on (``--learning-rates`` sweeps Adam's peak
+learning rate). The test set is scored once, after the last epoch. Each backend runs in its own process
 (``KERAS_BACKEND=NAME``, this script with ``--_worker``), which hands its
 results back in a temporary JSON file. Prints one table and writes it into
 docs/benchmarks.md.
@@ -17,6 +22,7 @@ elsewhere); ``--policies aelib float32`` adds float32 where that differs.
     python benchmarks/convergence.py --data ../shared/data/mnist.npz
     python benchmarks/convergence.py --data ../shared/data/mnist.npz --recipes aelib --seeds 0
     python benchmarks/convergence.py --backends tensorflow --models conv --policies aelib float32 --no-write
+    python benchmarks/convergence.py --backends tensorflow --recipes aelib --seeds 0 --learning-rates 1e-3 2e-3 4e-3 8e-3
 """
 
 from __future__ import annotations
@@ -64,7 +70,7 @@ def warn_shadowed_variables(model, kind) -> list[str]:
     return shared
 
 
-def run(kind, recipe, seed, data, epochs, policy):
+def run(kind, recipe, seed, data, epochs, policy, learning_rate=None):
     import aelib
     from aelib.training import EpochMSE
 
@@ -72,18 +78,21 @@ def run(kind, recipe, seed, data, epochs, policy):
     _, batch_size, _ = SETTINGS[kind]
     ae = build(seed=seed, dtype_policy=policy)
     warn_shadowed_variables(ae.model, kind)
-    probe = EpochMSE(ae, data.x_test)
+    x_fit, x_valid = data.split_validation()
+    probe = EpochMSE(ae, x_valid)
     start = time.perf_counter()
-    history = aelib.train(ae, data.x_train, epochs=epochs, batch_size=batch_size, seed=seed,
-                          recipe=recipe, callbacks=[probe], verbose=0)
-    seconds = time.perf_counter() - start  # includes the per-epoch test scoring
+    history = aelib.train(ae, x_fit, epochs=epochs, batch_size=batch_size, seed=seed,
+                          recipe=recipe, learning_rate=learning_rate, callbacks=[probe], verbose=0)
+    seconds = time.perf_counter() - start  # includes the per-epoch validation scoring
     losses = [float(v) for v in history.history["loss"]]
     first = next((i + 1 for i, v in enumerate(probe.values) if v <= TARGET), None)
     return {
         "model": kind, "recipe": recipe, "seed": seed, "policy": policy, "epochs": epochs,
         "plateau": sum(l > PLATEAU for l in losses),
         "first": first if first is not None else "never",
-        "final": float(probe.values[-1]), "seconds": seconds,
+        "learning_rate": learning_rate or (1e-3 if recipe == "article" else aelib.training.PEAK_LEARNING_RATE),
+        "valid": float(probe.values[-1]), "final": aelib.evaluate(ae, data.x_test),
+        "seconds": seconds,
         "curve": [float(v) for v in probe.values],
     }
 
@@ -112,11 +121,12 @@ def worker(args) -> None:
         for recipe in args.recipes:
             # the article's recipe is the article's model: float32 only
             for policy in (policies if recipe == "aelib" else ["float32"]):
-                for seed in seeds:
-                    r = run(kind, recipe, seed, data, epochs, policy)
+                for seed, lr in [(s, lr) for lr in args.learning_rates or [None] for s in seeds]:
+                    r = run(kind, recipe, seed, data, epochs, policy, lr)
                     r["aelib_default"] = policy == aelib_policy
                     out["runs"].append(r)
-                    print(f"[{backend}] {kind} {recipe} {policy} seed {seed}: final {r['final']:.4f}, "
+                    print(f"[{backend}] {kind} {recipe} {policy} lr {r['learning_rate']:g} seed {seed}: "
+                          f"validation {r['valid']:.4f}, test {r['final']:.4f}, "
                           f"first <= {TARGET}: {r['first']}, {r['seconds']:.0f} s | curve "
                           + " ".join(f"{v:.4f}" for v in r["curve"]), flush=True)
                     with open(args._result, "w") as f:  # after every run: a crash keeps the rest
@@ -138,6 +148,8 @@ def run_backend(backend, args, data_path):
         cmd += ["--seeds", *map(str, args.seeds)]
     if args.epochs is not None:
         cmd += ["--epochs", str(args.epochs)]
+    if args.learning_rates:
+        cmd += ["--learning-rates", *map(repr, args.learning_rates)]
     env = dict(os.environ, KERAS_BACKEND=backend)
     start = time.perf_counter()
     code = subprocess.call(cmd, env=env)  # its progress goes straight to our stdout/stderr
@@ -166,6 +178,8 @@ def main(argv=None):
                         "with on that backend and CPU (default); add 'float32' to compare")
     p.add_argument("--seeds", nargs="+", type=int, default=None, help="default: 5 for dense, 3 for conv")
     p.add_argument("--epochs", type=int, default=None, help="default: the article's (50 dense, 10 conv)")
+    p.add_argument("--learning-rates", nargs="+", type=float, default=None,
+                   help="Adam's peak learning rates to compare (default: each recipe's own)")
     p.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     p.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--_result", default=None, help=argparse.SUPPRESS)
@@ -186,8 +200,9 @@ def main(argv=None):
             done = len(out["runs"]) if out else 0
             failures.append(f"{backend} (exit code {code}; {done} run(s) finished before)")
 
-    header = ["backend", "model", "recipe", "computed in", "seed", "epochs on plateau",
-              f"first epoch at test MSE <= {TARGET}", "final test MSE", "goal", "seconds"]
+    header = ["backend", "model", "recipe", "computed in", "peak learning rate", "seed",
+              "epochs on plateau", f"first epoch at validation MSE <= {TARGET}",
+              "final validation MSE", "test MSE", "goal", "seconds"]
     rows = []
     for out in results:
         for r in out["runs"]:
@@ -196,7 +211,8 @@ def main(argv=None):
                    else f"<= {goal:.4f}: {'yes' if r['final'] <= goal else 'NO'}")
             rows.append([out["backend"], f"{r['model']} ({r['epochs']} epochs)", r["recipe"],
                          r["policy"] + (" (aelib's)" if r["aelib_default"] and r["recipe"] == "aelib" else ""),
-                         r["seed"], r["plateau"], r["first"], f"{r['final']:.4f}", met,
+                         f"{r['learning_rate']:g}", r["seed"], r["plateau"], r["first"],
+                         f"{r['valid']:.4f}", f"{r['final']:.4f}", met,
                          f"{r['seconds']:.0f}"])
 
     from _common import machine, markdown_table, write_section
@@ -210,21 +226,26 @@ def main(argv=None):
         sys.exit(1)
 
     first = results[0]
+    section, title = (("learning-rate", "Choosing the learning rate on the validation split")
+                      if args.learning_rates else ("convergence", "Convergence on every Keras backend"))
     command = " ".join(["python", "benchmarks/convergence.py", *map(shlex.quote, argv)])
     body = (
-        "## Convergence on every Keras backend\n\n"
-        f"`{command}` on {first['source']} ({first['n_train']} training images), "
-        "each backend in its own process.\n"
+        f"## {title}\n\n"
+        f"`{command}` on {'the MNIST sample' if first['source'] == 'sample' else 'full MNIST'} "
+        f"({first['n_train']} training images: the first "
+        f"{first['n_train'] * 11 // 12} train, the last {first['n_train'] // 12} are the validation "
+        "split), each backend in its own process.\n"
         f"Machine: {machine([out['version'] for out in results])}.\n"
         f"Plateau: training loss > {PLATEAU} (predicting the mean image scores ~0.067). "
         "Goal: final test MSE <= 0.0095 for dense after 50 epochs, <= 0.0090 for conv after 10. "
         "\"computed in\": the dtype policy (aelib's: the one aelib builds the model with on that "
-        "backend and CPU). Seconds include scoring the test set after every epoch.\n\n"
+        "backend and CPU). Seconds include scoring the validation split after every epoch; "
+        "the test set is scored once, at the end.\n\n"
         + table
         + "".join(f"\nFailed: {failure}.\n" for failure in failures)
     )
     if not args.no_write:
-        write_section("convergence", body)
+        write_section(section, body)
         print("wrote docs/benchmarks.md")
     if failures:
         sys.exit(1)
