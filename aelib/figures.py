@@ -164,8 +164,8 @@ def _codings_sweep(run):
     n = studies.SWEEP["dense"].quick_n_train if run.quick else studies.SWEEP["dense"].n_train
     epochs = {k: r.quick_epochs if run.quick else r.epochs for k, r in studies.SWEEP.items()}
     return plot_codings_sweep(study.sizes, study.mse,
-                              title=f"every size trained on the first {n:,} training images: "
-                                    f"dense {epochs['dense']} epochs, conv {epochs['conv']}")
+                              title=f"every size trained on the first {n:,} training images,\n"
+                                    f"dense {epochs['dense']} epochs, conv {epochs['conv']} epochs")
 
 
 def _codings_2d(run):
