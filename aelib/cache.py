@@ -119,9 +119,12 @@ class TrainedModel:
 
 
 def describe_data(data: Dataset) -> str:
-    """``full MNIST (60,000 train / 10,000 test)`` or the sample's equivalent."""
+    """``full MNIST (60,000 train, of which the autoencoders fit 55,000 and hold out
+    5,000 for validation / 10,000 test)``, or the sample's equivalent."""
     what = "the embedded MNIST sample" if data.is_sample else "full MNIST"
-    return f"{what} ({len(data.x_train):,} train / {len(data.x_test):,} test)"
+    fit, valid = data.split_validation()
+    return (f"{what} ({len(data.x_train):,} train, of which the autoencoders fit {len(fit):,} "
+            f"and hold out {len(valid):,} for validation / {len(data.x_test):,} test)")
 
 
 class _Miss(Exception):

@@ -195,7 +195,8 @@ def _prepare(args, say):
     data = _load_data(args, say)
     out = args.out or Path(QUICK_OUT if args.quick else "assets")
     _check_out(out)
-    say(f"data: {data.source} ({len(data.x_train)} train / {len(data.x_test)} test); "
+    say(f"data: {data.source} ({len(data.x_train)} train, the autoencoders fit "
+        f"{len(data.split_validation()[0])} / {len(data.x_test)} test); "
         f"{'quick' if args.quick else 'full'} run, seed {args.seed}, writing to {out}/; "
         f"backend: {_backend()}")
     command = f"python -m aelib {args.command}" + (" --quick" if args.quick else "") + (

@@ -183,7 +183,7 @@ FIGURES: dict[str, FigureSpec] = {
         FigureSpec("k_auto0.png", "1", "A dense autoencoder (784-250-16-320-784)", None,
                    lambda run: plot_dense_architecture(MODELS["dense"].build())),
         FigureSpec("k_auto0_rec0_low.gif", "2", "Reconstruction progress, frames spaced over the training steps",
-                   "dense", _frames("dense"), fps=1000 / 130),
+                   "dense", _frames("dense"), fps=4),
         FigureSpec("k_auto0_gen.png", "3", "Digits decoded from random codings ~ N(0, 0.33)",
                    "dense", _generated("dense")),
         FigureSpec("k_auto0_enc-hist.png", "4", "Distributions of coding coordinates",
@@ -239,8 +239,8 @@ FIGURES: dict[str, FigureSpec] = {
                    "Denoising: noisy test digits (sigma 0.4), denoised, and clean", None,
                    _denoising,
                    about="denoising autoencoders, dense and conv ("
-                         + "; ".join(f"{k}: {r.describe(False)}"
-                                     for k, r in studies.DENOISERS.items()) + ")"),
+                         + "; ".join(f"{k}: {studies.denoiser_recipe(k, False)}"
+                                     for k in studies.DENOISERS) + ")"),
         FigureSpec("k_anomaly.png", "beyond",
                    f"Anomaly detection: one-class MNIST on the {studies.ANOMALY_DIGIT}s, "
                    "error histograms and ROC curves", None, _anomaly,

@@ -181,7 +181,7 @@ class Beyond:
             f"classical filter's parameter is tuned on {d.n_tune} noisy training digits (noise "
             f"seed {d.seed + 1}), and the filter with the lowest training MSE is the row's. The "
             "plain autoencoders are the table above's, fed the noisy digits; the denoising "
-            "autoencoders are the same models (16 codings) trained on noisy inputs with clean "
+            "autoencoders are those trained models trained on with noisy inputs and clean "
             f"targets, fresh noise every epoch ({recipes(d.recipes)}).",
             "",
             self.denoising_table(),

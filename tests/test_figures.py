@@ -83,7 +83,7 @@ class TestQuickRegeneration:
 
     def test_progress_and_closing_table(self, quick_run):
         _, _, stdout = quick_run
-        assert "data: sample (6000 train / 1000 test); quick run, seed 0" in stdout
+        assert "data: sample (6000 train, the autoencoders fit 5500 / 1000 test); quick run, seed 0" in stdout
         assert f"[1/{len(FIGURES)}] figure 1: k_auto0.png" in stdout
         assert f"dense autoencoder: epoch {DENSE.quick_epochs}/{DENSE.quick_epochs}" in stdout
         assert f"conv autoencoder: epoch {CONV.quick_epochs}/{CONV.quick_epochs}" in stdout
@@ -104,6 +104,13 @@ class TestQuickRegeneration:
             [f"denoise-{k}-040" for k in ("dense", "conv")]
             + [f"oneclass-{k}-{studies.ANOMALY_DIGIT}" for k in ("dense", "conv")]
             + [f"codings-{k}-{n}" for k in ("dense", "conv") for n in studies.QUICK_CODINGS_SIZES])
+        by_kind = {i["config"]["kind"]: i["config"] for i in infos}
+        for extra in extras:  # the denoisers train on from the figures' trained models
+            start = extra["config"]["start"]
+            if extra["config"]["what"].startswith("denoise-"):
+                assert start == by_kind[extra["config"]["kind"]], extra["config"]["what"]
+            else:
+                assert start is None, extra["config"]["what"]
         for info in infos:
             assert info["config"]["seed"] == 0 and info["config"]["data_source"] == "sample"
             assert 0 < info["test_mse"] < 0.1
