@@ -90,7 +90,10 @@ class Sampling(layers.Layer):
 
     The reparameterisation trick: the randomness sits in ``eps``, so gradients
     flow to ``z_mean`` and ``z_log_var``. It samples on every call, in training
-    and in inference alike.
+    and in inference alike, but from two generators: scoring validation data
+    or recording frames between training steps then leaves the training's
+    draws as they were, so a run's result does not depend on what was
+    watched along the way.
 
     Args:
         seed: seeds the layer's ``keras.random.SeedGenerator``: two layers made
@@ -104,11 +107,14 @@ class Sampling(layers.Layer):
     def __init__(self, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.seed = check_seed(seed)
-        self.seed_generator = keras.random.SeedGenerator(self.seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)  # training's draws
+        self.inference_seed_generator = keras.random.SeedGenerator(
+            None if self.seed is None else self.seed + 1)
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         z_mean, z_log_var = inputs
-        eps = keras.random.normal(ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator)
+        generator = self.seed_generator if training else self.inference_seed_generator
+        eps = keras.random.normal(ops.shape(z_mean), dtype=z_mean.dtype, seed=generator)
         return z_mean + ops.exp(0.5 * z_log_var) * eps
 
     def compute_output_shape(self, input_shape):

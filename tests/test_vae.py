@@ -195,6 +195,17 @@ class TestSampling:
         again = keras.ops.convert_to_numpy(a.model.encoder(x)[2])
         assert not np.allclose(again, draws[0])  # the generator moves on
 
+    def test_watching_does_not_change_training(self, sample):
+        """Validation scoring and recorded frames draw from the inference generator:
+        a run's weights are the same with and without them."""
+        x = sample.x_train[:600]
+        plain, watched = (aelib.variational_autoencoder("dense", seed=0) for _ in range(2))
+        aelib.train(plain, x, epochs=2, batch_size=100, seed=0, verbose=0)
+        aelib.train(watched, x, epochs=2, batch_size=100, seed=0, validation_data=sample.x_test[:200],
+                    snapshots=aelib.ReconstructionRecorder(x[:8], per_epoch=3), verbose=0)
+        for a, b in zip(plain.model.get_weights(), watched.model.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
     def test_reparameterisation(self):
         layer = Sampling(seed=1)
         mean = np.full((4000, 4), 2.0, np.float32)
