@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "autoencoders.ipynb"
 CELL_TIMEOUT = 300  # seconds per cell; the slowest quick-mode cell takes a few seconds
 WARNING = re.compile(r"Warning|warning:")
+ANSI = re.compile(r"\x1b\[")  # a terminal's colour and style codes
+MAX_NOTEBOOK_BYTES = 2_000_000
 DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+")
 #: TensorFlow's own start-up log (absl, from C++ on file descriptor 2 while it
 #: loads); aelib leaves it alone, so a kernel on that backend shows it once
@@ -100,6 +102,7 @@ def check_outputs(nb) -> None:
                 assert not rest.strip(), f"{where} wrote to stderr:\n{rest}"
                 continue
             for text in _texts(output):
+                assert not ANSI.search(text), f"{where} shows terminal escape codes: {text[:200]!r}"
                 match = WARNING.search(text)
                 assert match is None, f"{where} shows a warning: ...{text[max(0, match.start() - 200):match.end() + 200]}"
                 for path in paths:
@@ -154,6 +157,53 @@ def test_committed_outputs_are_clean():
     check_outputs(nbformat.read(NOTEBOOK, as_version=4))
 
 
+def test_committed_notebook_is_small():
+    size = NOTEBOOK.stat().st_size
+    assert size <= MAX_NOTEBOOK_BYTES, f"autoencoders.ipynb is {size:,} bytes, more than {MAX_NOTEBOOK_BYTES:,}"
+
+
+def _images(nb) -> list[tuple[int, bytes]]:
+    """``(cell index, bytes)`` of every image output."""
+    return [(i, base64.b64decode("".join(o["data"]["image/png"])))
+            for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+
+
+def check_pictures(nb) -> None:
+    """Figures as PNG outputs, animations as GIFs inside image outputs (not HTML)."""
+    images = _images(nb)
+    pictures = [i for i, data in images if data.startswith(b"\x89PNG")]
+    gifs = [i for i, data in images if data.startswith(b"GIF8")]
+    assert len(pictures) + len(gifs) == len(images), "an image output is neither PNG nor GIF"
+    assert len(pictures) >= 15, f"expected every figure inline, got {len(pictures)} PNG outputs"
+    assert len(gifs) == 4, f"expected 4 animations inline, got {len(gifs)}"
+    for index in set(pictures + gifs):  # each cell draws one figure at most: none shown twice
+        shown = (pictures + gifs).count(index)
+        assert shown <= 1, f"cell {index} shows {shown} images"
+    html = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" for o in c.get("outputs", [])
+            if "<img" in "".join(o.get("data", {}).get("text/html", ""))]
+    assert not html, f"cells {html} show images as HTML, which some viewers strip"
+
+
+def test_committed_claims_table_is_the_reports():
+    """Section 11's table (a full run of the notebook) and assets/report.md (a full run of
+    `aelib report`) train the same models with the same seed: their numbers agree."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    tables = ["".join(o["data"]["text/markdown"]) for c in nb.cells if c.cell_type == "code"
+              for o in c.get("outputs", []) if "text/markdown" in o.get("data", {})
+              and "".join(o["data"]["text/markdown"]).startswith("| model | test MSE |")]
+    if not tables:
+        pytest.skip("the committed notebook has no outputs")
+    report = (ROOT / "assets" / "report.md").read_text().split("\n\n")[2]
+    assert tables[0].strip() == report.strip()
+
+
+def test_committed_pictures_are_image_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    if any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
+        check_pictures(nb)
+
+
 def test_notebook_runs_in_quick_mode(executed):
     nb, left = executed
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -165,18 +215,11 @@ def test_notebook_runs_in_quick_mode(executed):
     # the kernel ran on the backend this test process runs on (CI sets KERAS_BACKEND)
     import keras
 
-    assert f"backend: {keras.backend.backend()}" in "".join(_texts(code[0].outputs[-1]))
+    setup = next(c for c in code if 'os.environ.setdefault("KERAS_BACKEND"' in c.source)
+    assert f"backend: {keras.backend.backend()}" in "".join(_texts(setup.outputs[-1]))
 
 
 def test_quick_run_outputs_are_clean(executed):
     nb, _ = executed
     check_outputs(nb)
-    pictures = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                   if "image/png" in o.get("data", {}))
-    gifs = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs
-               if "data:image/gif;base64," in "".join(o.get("data", {}).get("text/html", "")))
-    assert pictures >= 15, f"expected every figure inline, got {pictures} PNG outputs"
-    for index, cell in enumerate(nb.cells):  # each cell draws one figure at most: none shown twice
-        shown = sum(1 for o in cell.get("outputs", []) if "image/png" in o.get("data", {}))
-        assert shown <= 1, f"cell {index} shows {shown} images"
-    assert gifs == 3, f"expected 3 animations inline, got {gifs}"
+    check_pictures(nb)
