@@ -206,35 +206,22 @@ class Run:
 
         config = {"what": "digit_classifier", "aelib": __version__, "keras": keras.__version__,
                   "backend": backend_name(), "seed": self.seed, "data": self.data_fingerprint}
-        stem = self.cache_stem("classifier", config)
-        paths = None if stem is None else (stem.with_suffix(".keras"), stem.with_suffix(".json"))
-        if paths is not None and not self.retrain:
-            try:
-                with folder_lock(self.cache_dir, shared=True):
-                    if any(_present(p) for p in paths):
-                        info = self._read_record(paths[1], config)
-                        accuracy = _number(info, "test_accuracy", paths[1], 0.0, 1.0)
-                        _check_digests(info, {"model": paths[0]}, paths[1])
-                        model = _load_classifier(paths[0], self.data.x_train.shape[1:])
-                        self.progress(f"digit classifier: from the cache ({paths[0].name}, "
-                                      f"test accuracy {accuracy:.2%})")
-                        return model, accuracy
-            except _Miss as why:
-                self.progress(f"digit classifier: cache entry {stem.name} unusable ({why}); "
-                              "training it again")
-        start = time.perf_counter()
-        model, accuracy = train_digit_classifier(self.data, seed=self.seed)
-        self.progress(f"digit classifier: trained in {time.perf_counter() - start:.0f} s, "
-                      f"test accuracy {accuracy:.2%}")
-        if paths is not None:
-            def write():
-                with atomic_path(paths[0]) as tmp:
-                    model.save(tmp)
-                _write_record(paths[1], {"config": config, "test_accuracy": accuracy,
-                                         "files": {"model": _digest(paths[0])}})
 
-            self._write_entry("digit classifier", paths, write)
-        return model, accuracy
+        def load(path: Path, info: dict) -> tuple[keras.Model, float]:
+            accuracy = _number(info, "test_accuracy", path.with_suffix(".json"), 0.0, 1.0)
+            model = _load_classifier(path, self.data.x_train.shape[1:])
+            self.progress(f"digit classifier: from the cache ({path.name}, "
+                          f"test accuracy {accuracy:.2%})")
+            return model, accuracy
+
+        def fit():
+            start = time.perf_counter()
+            model, accuracy = train_digit_classifier(self.data, seed=self.seed)
+            self.progress(f"digit classifier: trained in {time.perf_counter() - start:.0f} s, "
+                          f"test accuracy {accuracy:.2%}")
+            return (model, accuracy), model, {"config": config, "test_accuracy": accuracy}
+
+        return self._one_model_entry("classifier", "digit classifier", config, load, fit)
 
     def trained(self, name: str, label: str, settings: dict,
                 fit: Callable[[], tuple[Autoencoder, dict]]) -> TrainedModel:
@@ -260,6 +247,30 @@ class Run:
         config = {"what": name, "aelib": __version__, "keras": keras.__version__,
                   "backend": backend_name(), "seed": self.seed, "data": self.data_fingerprint,
                   "data_source": "sample" if self.data.is_sample else "full", **settings}
+
+        def load(path: Path, info: dict) -> TrainedModel:
+            _number(info, "train_seconds", path.with_suffix(".json"), 0.0, math.inf)
+            ae = _load_autoencoder(path, settings["kind"], self.data.x_train.shape[1:])
+            if ae.n_codings != settings["n_codings"]:
+                raise _Miss(f"{path.name} has {ae.n_codings} codings, not {settings['n_codings']}")
+            self.progress(f"{label}: from the cache ({path.name})")
+            return TrainedModel(ae, [], {**info, "cached": True})
+
+        def train_it():
+            ae, record = fit()
+            info = {"config": config, **record}
+            return TrainedModel(ae, [], info), ae, info
+
+        self.extras[name] = self._one_model_entry(name, label, config, load, train_it)
+        return self.extras[name]
+
+    def _one_model_entry(self, name: str, label: str, config: dict,
+                         load: Callable[[Path, dict], object],
+                         fit: Callable[[], tuple[object, object, dict]]):
+        """A cache entry of one ``.keras`` file and its record (the classifier, the
+        studies' models): ``load(model_path, record)`` on a hit (raising
+        :class:`_Miss` when the entry cannot be used), else ``fit()``, which returns
+        the value, the Keras model to save and the record; saved when there is a cache."""
         stem = self.cache_stem(name, config)
         paths = None if stem is None else (stem.with_suffix(".keras"), stem.with_suffix(".json"))
         if paths is not None and not self.retrain:
@@ -267,30 +278,20 @@ class Run:
                 with folder_lock(self.cache_dir, shared=True):
                     if any(_present(p) for p in paths):
                         info = self._read_record(paths[1], config)
-                        _number(info, "train_seconds", paths[1], 0.0, math.inf)
                         _check_digests(info, {"model": paths[0]}, paths[1])
-                        ae = _load_autoencoder(paths[0], settings["kind"],
-                                               self.data.x_train.shape[1:])
-                        if ae.n_codings != settings["n_codings"]:
-                            raise _Miss(f"{paths[0].name} has {ae.n_codings} codings, "
-                                        f"not {settings['n_codings']}")
-                        info["cached"] = True
-                        self.progress(f"{label}: from the cache ({paths[0].name})")
-                        self.extras[name] = TrainedModel(ae, [], info)
-                        return self.extras[name]
+                        return load(paths[0], info)
             except _Miss as why:
                 self.progress(f"{label}: cache entry {stem.name} unusable ({why}); "
                               "training it again")
-        ae, record = fit()
-        info = {"config": config, **record}
-        self.extras[name] = TrainedModel(ae, [], info)
+        value, model, record = fit()
         if paths is not None:
             def write():
-                ae.save(paths[0])
-                _write_record(paths[1], {**info, "files": {"model": _digest(paths[0])}})
+                with atomic_path(paths[0]) as tmp:
+                    model.save(tmp)
+                _write_record(paths[1], {**record, "files": {"model": _digest(paths[0])}})
 
             self._write_entry(label, paths, write)
-        return self.extras[name]
+        return value
 
     # -- cache ----------------------------------------------------------------
     def cache_stem(self, name: str, config: dict) -> Path | None:

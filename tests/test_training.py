@@ -212,8 +212,9 @@ class TestRecorder:
 
         class Every(keras.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
-                model_frames[self.epoch * 10 + batch + 1] = aelib.reconstruction_frame(
-                    images, reference.reconstruct(images))
+                # as the recorder does: predict_on_batch sees the weights under JAX too
+                recon = np.asarray(self.model.predict_on_batch(images), dtype=np.float32)
+                model_frames[self.epoch * 10 + batch + 1] = aelib.reconstruction_frame(images, recon)
 
             def on_epoch_begin(self, epoch, logs=None):
                 self.epoch = epoch
