@@ -42,7 +42,6 @@ from .plots import (
     plot_reconstructions,
 )
 from . import studies
-from .denoising import tune_classical
 from .training import add_noise
 from .vae import prior_codings
 
@@ -143,8 +142,7 @@ def _denoising(run):
     sigma = studies.FIGURE_SIGMA
     clean = run.data.x_test[:DENOISE_DIGITS]
     noisy = add_noise(clean, sigma, seed=run.seed)
-    tune = run.data.x_train[:studies.QUICK_TUNE_IMAGES if run.quick else studies.TUNE_IMAGES]
-    best = tune_classical(add_noise(tune, sigma, seed=run.seed + 1), tune)[0]
+    best = studies.tuned_classical(run, sigma)[0]
     rows = {best.label: best(noisy)}
     for kind in ("dense", "conv"):
         rows[f"{kind} denoising AE"] = studies.denoiser(run, kind, sigma).reconstruct(noisy)

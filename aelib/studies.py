@@ -46,14 +46,14 @@ from .anomaly import (
 )
 from .cache import MODELS, Run
 from .data import check_images, check_positive_int, check_seed, describe
-from .denoising import ClassicalDenoiser, classical_denoise, image_mse, tune_classical
+from .denoising import ClassicalDenoiser, image_mse, tune_classical
 from .models import Autoencoder
 from .training import add_noise, evaluate, reconstruction_errors, train
 
 __all__ = [
     "Recipe", "DENOISERS", "ONE_CLASS", "SWEEP", "DENOISE_SIGMAS", "FIGURE_SIGMA",
     "ANOMALY_DIGIT", "N_CODINGS", "CODINGS_SIZES", "QUICK_CODINGS_SIZES",
-    "denoiser", "denoiser_recipe", "one_class_model", "sweep_model",
+    "denoiser", "denoiser_recipe", "tuned_classical", "one_class_model", "sweep_model",
     "DenoisingStudy", "AnomalyStudy", "CodingsStudy",
     "denoising_study", "anomaly_study", "codings_study", "codings_sweep",
 ]
@@ -145,6 +145,14 @@ def _cached(run: Run, name: str, label: str, kind: str, recipe: Recipe, x: np.nd
     return run.trained(name, label, config, fit).autoencoder
 
 
+def tuned_classical(run: Run, sigma: float) -> list[ClassicalDenoiser]:
+    """The classical filters tuned for noise of ``sigma`` on the run's first
+    :data:`TUNE_IMAGES` training digits (their own noise, seed ``run.seed + 1``),
+    best first: what the denoising table and figure compare with."""
+    tune_clean = run.data.x_train[:QUICK_TUNE_IMAGES if run.quick else TUNE_IMAGES]
+    return tune_classical(add_noise(tune_clean, sigma, seed=run.seed + 1), tune_clean)
+
+
 def denoiser_recipe(kind: str, quick: bool, n_fit: int = 55_000) -> str:
     """How the ``kind`` denoiser is trained, in words."""
     r = DENOISERS[kind]
@@ -212,7 +220,6 @@ def denoising_study(run: Run, sigmas: Sequence[float] | None = None) -> Denoisin
     data = run.data
     clean = data.x_test[:DENOISE_TEST_IMAGES]
     n_tune = QUICK_TUNE_IMAGES if run.quick else TUNE_IMAGES
-    tune_clean = data.x_train[:n_tune]
     plain = {k: run.model(k).autoencoder for k in ("dense", "conv")}
     labels = ["noisy input", "plain dense autoencoder", "plain conv autoencoder",
               "dense denoising autoencoder", "conv denoising autoencoder"]
@@ -220,10 +227,9 @@ def denoising_study(run: Run, sigmas: Sequence[float] | None = None) -> Denoisin
     classical, classical_test = {}, {}
     for sigma in sigmas:
         noisy = add_noise(clean, sigma, seed=run.seed)
-        tuned = tune_classical(add_noise(tune_clean, sigma, seed=run.seed + 1), tune_clean)
+        tuned = tuned_classical(run, sigma)
         classical[sigma] = tuned
-        classical_test[sigma] = [image_mse(classical_denoise(noisy, d.method, d.parameter), clean)
-                                 for d in tuned]
+        classical_test[sigma] = [image_mse(d(noisy), clean) for d in tuned]
         run.progress(f"classical denoisers, sigma {sigma:g}: best on the training images "
                      f"{tuned[0].label} (test MSE {classical_test[sigma][0]:.4f})")
         rows["noisy input"].append(image_mse(noisy, clean))
