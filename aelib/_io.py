@@ -1,4 +1,5 @@
-"""Atomic file writes: a temporary file beside the target, renamed into place.
+"""Atomic file writes: a temporary file beside the target, renamed into place;
+and ``.keras`` files that name only backend-neutral classes.
 
 A crash or Ctrl-C while writing leaves the old file (or none), never half of a
 new one. A run killed outright (``kill -9``) can leave its hidden temporary
@@ -10,9 +11,12 @@ processes, and never touch those of a process still writing.
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import os
 import re
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +27,9 @@ except ImportError:  # pragma: no cover - Windows
 
 #: ``.STEM.PID-RANDOM.tmpSUFFIX``: the temporaries :func:`atomic_path` makes
 _TEMPORARY = re.compile(r"^\.(?P<stem>.+)\.(?P<pid>\d+)-[A-Za-z0-9_]+\.tmp(\.[^/]*)?$")
+#: a backend's own optimizer class, as Keras records it in a saved file's config
+#: (``keras.src.backend.torch.optimizers.torch_adam``)
+_BACKEND_OPTIMIZER = re.compile(r"^keras\.src\.backend\.\w+\.optimizers\.")
 
 
 @contextlib.contextmanager
@@ -111,3 +118,51 @@ def folder_lock(folder: str | os.PathLike, *, shared: bool = False) -> Iterator[
     finally:
         if fd is not None:
             os.close(fd)  # closing the descriptor releases the lock
+
+
+def backend_neutral(config):
+    """A saved model's config (``config.json`` of a ``.keras`` file, parsed) with
+    every backend's own optimizer class named as the public ``keras.optimizers`` one.
+
+    Under PyTorch, ``compile`` swaps ``keras.optimizers.Adam`` for PyTorch's
+    subclass, and ``model.save`` records that class's module; loading such a
+    file under another backend imports PyTorch (and crashes TensorFlow). The
+    public class is what the user asked for, and each backend swaps in its own
+    again on loading.
+    """
+    if isinstance(config, list):
+        return [backend_neutral(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    config = {key: backend_neutral(value) for key, value in config.items()}
+    if _BACKEND_OPTIMIZER.match(str(config.get("module", ""))):
+        config.update(module="keras.optimizers", registered_name=None)
+    return config
+
+
+def make_backend_neutral(path: str | os.PathLike) -> bool:
+    """Rewrite the ``.keras`` archive at ``path`` in place with a
+    :func:`backend_neutral` config; every other member is kept as it was.
+    Returns whether anything changed. Write to a temporary file (as
+    :func:`save_keras` does): the archive is rewritten whole."""
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+        neutral = backend_neutral(config)
+        if neutral == config:
+            return False
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for info, data in members:
+            archive.writestr(info, json.dumps(neutral) if info.filename == "config.json" else data)
+    Path(path).write_bytes(buffer.getvalue())
+    return True
+
+
+def save_keras(model, path: str | os.PathLike) -> None:
+    """``model.save(path)`` through a temporary file, naming only backend-neutral
+    classes (:func:`backend_neutral`), so that any backend loads it without
+    importing the one that saved it."""
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+        make_backend_neutral(tmp)

@@ -37,7 +37,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ._io import atomic_path, folder_lock, remove_stale_temporaries
+from ._io import atomic_path, folder_lock, remove_stale_temporaries, save_keras
 from ._version import __version__
 from .data import Dataset
 from .devices import backend_name, native_bfloat16
@@ -286,8 +286,7 @@ class Run:
         value, model, record = fit()
         if paths is not None:
             def write():
-                with atomic_path(paths[0]) as tmp:
-                    model.save(tmp)
+                save_keras(model, paths[0])
                 _write_record(paths[1], {**record, "files": {"model": _digest(paths[0])}})
 
             self._write_entry(label, paths, write)

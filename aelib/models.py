@@ -321,16 +321,18 @@ class Autoencoder:
         """Save the stacked model (encoder and decoder inside) to a ``.keras`` file.
 
         Written through a temporary file beside ``path``, so an interrupted
-        save leaves no partial file. Load it back with
-        :func:`aelib.load_autoencoder`, or with ``keras.saving.load_model``.
+        save leaves no partial file. The file names only backend-neutral
+        classes (the public ``keras.optimizers.Adam``, whichever backend
+        trained it), so any backend loads it without importing another. Load
+        it back with :func:`aelib.load_autoencoder`, or with
+        ``keras.saving.load_model``.
         """
-        from ._io import atomic_path
+        from ._io import save_keras
 
         path = os.fspath(path)
         if not path.endswith(".keras"):
             raise ValueError(f"path must end in '.keras', got {path!r}")
-        with atomic_path(path) as tmp:
-            self.model.save(tmp)
+        save_keras(self.model, path)
 
     def summary(self, **kwargs) -> None:
         """Print the encoder's, decoder's and stacked model's Keras summaries."""

@@ -5,15 +5,23 @@ A plain autoencoder's file holds stock Keras layers and optimizer only, so
 ``keras.saving.load_model`` reads it anywhere, on any backend;
 :func:`load_autoencoder` also gives back the encoder / decoder helpers, and
 reads aelib's variational autoencoders.
+
+A file that plain ``model.save`` wrote under PyTorch names PyTorch's own Adam
+class, and loading it elsewhere imports PyTorch; :func:`load_autoencoder`
+reads it as if it named the public ``keras.optimizers.Adam``.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import tempfile
 import zipfile
 
 import keras
 
+from ._io import backend_neutral, make_backend_neutral
 from .models import Autoencoder
 from .vae import VAE, autoencoder_from_vae  # registers aelib's VAE classes for loading
 
@@ -60,10 +68,24 @@ def read_keras_file(path: str | os.PathLike) -> keras.Model:
         what = "is empty" if size == 0 else f"is not a complete zip archive ({size:,} bytes)"
         raise ValueError(f"is not a readable .keras file: it {what}; cut short, or another format")
     try:
-        return keras.saving.load_model(path)
+        return _load_backend_neutral(path)
     except Exception as err:  # a damaged archive fails in many ways inside Keras
         reason = " ".join(str(err).split())[:160]
         raise ValueError(f"is not a readable .keras file ({type(err).__name__}: {reason})") from err
+
+
+def _load_backend_neutral(path: str) -> keras.Model:
+    """``keras.saving.load_model``, on a backend-neutral copy of the file where
+    its config names a backend's own class (see :func:`aelib._io.backend_neutral`)."""
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    if backend_neutral(config) == config:
+        return keras.saving.load_model(path)
+    with tempfile.TemporaryDirectory() as folder:
+        copy = os.path.join(folder, "model.keras")
+        shutil.copyfile(path, copy)
+        make_backend_neutral(copy)
+        return keras.saving.load_model(copy)
 
 
 def as_autoencoder(model: keras.Model) -> Autoencoder:
