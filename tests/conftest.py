@@ -13,6 +13,21 @@ import pytest
 matplotlib.use("Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+# Under pytest-xdist each worker gets its share of the cores: every backend
+# otherwise starts a thread per core in each worker, and the workers' threads
+# then wait on each other (PyTorch's OpenMP threads spin while they wait).
+# Set before any backend is imported; the processes the tests start inherit it.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    _THREADS = str(max(1, (os.cpu_count() or 1) // _WORKERS))
+    for _name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(_name, _THREADS)
+    # numpy's BLAS was loaded before this file: limit it in this process too, so
+    # that this process and the ones it starts compute the same floats
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(int(os.environ["OMP_NUM_THREADS"]))
+
 import aelib  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,6 @@ from aelib.training import spaced_steps
 
 from conftest import run_cli
 
-pytestmark = pytest.mark.backends  # also run under JAX and PyTorch in CI
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,6 +55,7 @@ GIF_FRAMES = {  # quick mode: the untrained frame + the recorded steps
 }
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestQuickRegeneration:
     def test_every_figure_is_written(self, quick_run):
         out, _, _ = quick_run
@@ -117,6 +117,7 @@ class TestQuickRegeneration:
         assert len(list(cache.glob("*.keras"))) == 3 + len(extras)
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestCache:
     def test_one_figure_reuses_the_cached_model(self, quick_run, tmp_path, capsys):
         _, cache, _ = quick_run

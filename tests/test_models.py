@@ -8,7 +8,6 @@ import pytest
 
 import aelib
 
-pytestmark = pytest.mark.backends  # also run under JAX and PyTorch in CI
 
 ARTICLE_PARAMS = {
     "dense": (aelib.dense_autoencoder, (200_266, 257_104, 457_370)),
@@ -28,6 +27,7 @@ class TestBuilding:
         assert (ae.encoder.count_params(), ae.decoder.count_params(), ae.model.count_params()) == counts
         assert ae.kind == kind and ae.n_codings == 16 and ae.input_shape == (28, 28, 1)
 
+    @pytest.mark.backends
     def test_every_variable_has_a_path_of_its_own(self, kind):
         """PyTorch's backend tracks variables by path: two layers with one name in one
         model would share a slot, and one of them would train on stale gradients."""
@@ -48,6 +48,7 @@ class TestBuilding:
         assert tuple(ae.decoder.get_layer("feature_maps").output.shape[1:]) == (8, 8, 16)
         assert ae.model.output_shape == (None, 32, 32, 3)
 
+    @pytest.mark.backends
     def test_same_seed_same_weights(self, kind):
         build, _ = ARTICLE_PARAMS[kind]
         a, b, c = build(seed=3), build(seed=3), build(seed=4)
@@ -56,6 +57,7 @@ class TestBuilding:
         assert not np.array_equal(a.model.get_weights()[0], c.model.get_weights()[0])
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestForward:
     def test_shapes_and_ranges(self, kind, sample):
         build, _ = ARTICLE_PARAMS[kind]
@@ -88,6 +90,7 @@ class TestForward:
         assert ae.reconstruct(x[:5]).shape == (5, 32, 32, 3)
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestSaving:
     def test_round_trip_gives_identical_predictions(self, kind, sample, tmp_path):
         build, _ = ARTICLE_PARAMS[kind]
@@ -121,6 +124,7 @@ class TestSaving:
         assert np.isfinite(history.history["loss"][0])
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestMixedPrecision:
     def test_bfloat16_layers_with_float32_weights_codings_and_output(self, kind, sample):
         build, counts = ARTICLE_PARAMS[kind]

@@ -26,7 +26,6 @@ from jupyter_client.kernelspec import KernelSpecManager  # noqa: E402
 from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from traitlets import default  # noqa: E402
 
-pytestmark = pytest.mark.backends  # also run under JAX and PyTorch in CI
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "autoencoders.ipynb"
@@ -204,6 +203,7 @@ def test_committed_pictures_are_image_outputs():
         check_pictures(nb)
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 def test_notebook_runs_in_quick_mode(executed):
     nb, left = executed
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -219,6 +219,7 @@ def test_notebook_runs_in_quick_mode(executed):
     assert f"backend: {keras.backend.backend()}" in "".join(_texts(setup.outputs[-1]))
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 def test_quick_run_outputs_are_clean(executed):
     nb, _ = executed
     check_outputs(nb)

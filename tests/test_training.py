@@ -8,7 +8,6 @@ import pytest
 
 import aelib
 
-pytestmark = pytest.mark.backends  # also run under JAX and PyTorch in CI
 
 
 def saturated_share(ae, x) -> float:
@@ -16,6 +15,7 @@ def saturated_share(ae, x) -> float:
     return float(np.mean(np.abs(ae.encode(x)) > 0.99))
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestTraining:
     @pytest.mark.parametrize(
         "build, batch_size", [(aelib.dense_autoencoder, 200), (aelib.conv_autoencoder, 150)]
@@ -57,6 +57,7 @@ class TestTraining:
         assert aelib.evaluate(ae, x, batch_size=30) == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestExecution:
     def test_xla_for_dense_models_under_tensorflow_only(self):
         from aelib.training import jit_compile
@@ -143,6 +144,7 @@ class TestBatches:
         assert options.experimental_optimization.apply_default_optimizations is False
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestPlateau:
     """The article's recipe collapses to the mean image; aelib's default does not."""
 
@@ -160,6 +162,7 @@ class TestPlateau:
         assert saturated_share(ae, sample.x_test) > 0.99
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestRecorder:
     def test_frames_per_epoch_and_layout(self, sample):
         images = sample.x_train[:8]

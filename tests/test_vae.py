@@ -11,7 +11,6 @@ import pytest
 import aelib
 from aelib.vae import VAE, Sampling
 
-pytestmark = pytest.mark.backends  # also run under JAX and PyTorch in CI
 
 KINDS = ("dense", "conv")
 
@@ -70,6 +69,7 @@ def _losses(model: VAE, x) -> dict:
     return model.evaluate(x, x, batch_size=len(x), verbose=0, return_dict=True)
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestBuilding:
     def test_parameter_counts_follow_the_layer_sizes(self, kind):
         ae = aelib.variational_autoencoder(kind)
@@ -163,6 +163,7 @@ class TestBadInput:
             ae.model.compile(optimizer="adam", metrics=["mse"])
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestForward:
     def test_shapes(self, kind, sample):
         ae = aelib.variational_autoencoder(kind, seed=0)
@@ -185,6 +186,7 @@ class TestForward:
         np.testing.assert_allclose(first, ae.decode(z_mean), atol=1e-6)
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestSampling:
     def test_same_seed_same_draws(self, sample):
         x = sample.x_test[:8]
@@ -219,6 +221,7 @@ class TestSampling:
                                       keras.ops.convert_to_numpy(Sampling(seed=5)([zeros, zeros])))
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestTraining:
     def test_loss_decreases_and_is_reported(self, trained):
         _, history = trained
@@ -288,6 +291,7 @@ class TestTraining:
         assert 0 < aelib.evaluate(ae, sample.x_test[:200]) < 1
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestSaving:
     def test_round_trip_gives_identical_outputs(self, trained, sample, tmp_path):
         ae, _ = trained
@@ -318,6 +322,7 @@ class TestSaving:
         assert np.isfinite(history.history["kl_loss"][0])
 
 
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestGeneration:
     def test_prior_is_the_default_sigma(self, kind):
         ae = aelib.variational_autoencoder(kind, seed=0)
