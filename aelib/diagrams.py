@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TypedDict
 
 import numpy as np
@@ -74,15 +75,6 @@ class LayerRecord(TypedDict):
     size: tuple[int, ...] | None  #: UpSampling2D factor, e.g. (2, 2)
     activation: str | None  #: activation name ("relu", "tanh", ...) where the layer has one
     params: int  #: number of weights (trainable or not)
-
-
-def _check_autoencoder(autoencoder) -> Autoencoder:
-    if not isinstance(autoencoder, Autoencoder):
-        raise TypeError(
-            "autoencoder must be an aelib Autoencoder (from dense_autoencoder(), "
-            f"conv_autoencoder() or load_autoencoder()), got {describe(autoencoder)}"
-        )
-    return autoencoder
 
 
 def _int_tuple(value) -> tuple[int, ...] | None:
@@ -158,27 +150,25 @@ def layer_table(autoencoder: Autoencoder) -> list[LayerRecord]:
         >>> sum(r["params"] for r in table)
         457370
     """
-    ae = _check_autoencoder(autoencoder)
+    if not isinstance(autoencoder, Autoencoder):
+        raise TypeError(
+            "autoencoder must be an aelib Autoencoder (from dense_autoencoder(), "
+            f"conv_autoencoder() or load_autoencoder()), got {describe(autoencoder)}"
+        )
     records: list[LayerRecord] = []
-    for part, model in (("encoder", ae.encoder), ("decoder", ae.decoder)):
-        layers = list(model.layers)
-        last = len(layers) - 1
-        for i, layer in enumerate(layers):
-            is_input = type(layer).__name__ == "InputLayer"
-            if is_input and part == "decoder":
-                continue
-            if is_input:
-                role = "input"
-            elif i == last:
-                role = "codings" if part == "encoder" else "output"
-            else:
-                role = "hidden"
-            records.append(_record(layer, part, role))
+    for part, model in (("encoder", autoencoder.encoder), ("decoder", autoencoder.decoder)):
+        last = "codings" if part == "encoder" else "output"
+        for i, layer in enumerate(model.layers):
+            if type(layer).__name__ != "InputLayer":
+                role = last if i == len(model.layers) - 1 else "hidden"
+                records.append(_record(layer, part, role))
+            elif part == "encoder":
+                records.append(_record(layer, part, "input"))
     return records
 
 
 # --------------------------------------------------------------------------
-# shared drawing helpers
+# shared sizes, styles and helpers
 # --------------------------------------------------------------------------
 _INK = "#2f3640"
 _MUTED = "#6b7280"
@@ -189,6 +179,42 @@ _DECODER = "#d0804a"  # muted orange
 _CODINGS = "#7a5ea8"  # muted purple
 _NEUTRAL = "#8d99a6"  # input / output pixels
 _FONT = "DejaVu Sans"
+
+_POINTS_PER_INCH = 72
+_LINE_GAP = 1.3  # spacing of stacked label lines, in font sizes
+_TITLE_PT = 12  # the ENCODER / DECODER titles
+_TITLE_GAP = 1.25  # spacing of the title lines, in font sizes
+_TITLE_SCALES = (0.55, 1.0, 0.8)  # font sizes of a title's blank line, name and parameters
+_BAND_TINT = 0.9  # the bands' colour mixed this much with white
+_PILL_TINT = (0.82, 0.45)  # the codings highlight's face and edge mixed with white
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """What both diagrams draw around their layers, in data units."""
+
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    inch_per_unit: float  # scale of the default figure
+    band_inset: tuple[float, float]  # the bands' (x, y) distance from the limits
+    x_split: float  # where the encoder band ends and the decoder band starts
+    pill: tuple[float, float, float, float]  # codings highlight: x, y, width, height
+    rounding: tuple[float, float]  # corner radius of the bands and of the highlight
+    label_y: float  # top of the labels under the layers
+    params: dict[str, int]  # parameters of the encoder and of the decoder
+
+    @property
+    def inches(self) -> tuple[float, float]:
+        """The default figure's size."""
+        (x0, x1), (y0, y1) = self.xlim, self.ylim
+        return (x1 - x0) * self.inch_per_unit, (y1 - y0) * self.inch_per_unit
+
+    @property
+    def bands(self) -> list[tuple[str, float, float, float, float]]:
+        """``(part, left, right, bottom, top)`` of the encoder and decoder bands."""
+        (x0, x1), (y0, y1), (dx, dy) = self.xlim, self.ylim, self.band_inset
+        return [("encoder", x0 + dx, self.x_split, y0 + dy, y1 - dy),
+                ("decoder", self.x_split, x1 - dx, y0 + dy, y1 - dy)]
 
 
 def _tint(color: str, amount: float) -> tuple[float, float, float]:
@@ -201,116 +227,17 @@ def _shade(color: str, amount: float) -> tuple[float, float, float]:
     return tuple(c * (1.0 - amount) for c in to_rgb(color))
 
 
-def _check_figsize(figsize, ax) -> tuple[float, float] | None:
-    if figsize is None:
-        return None
-    if ax is not None:
-        raise ValueError("figsize: give figsize or ax, not both (ax already has a figure)")
-    return plots.check_figsize(figsize, default=None)
+def _color(role: str, part: str, neutral: Sequence[str]) -> str:
+    """A layer's colour: purple for the codings, grey for ``neutral`` roles, else its part's."""
+    if role == "codings":
+        return _CODINGS
+    if role in neutral:
+        return _NEUTRAL
+    return _ENCODER if part == "encoder" else _DECODER
 
 
-def _check_ax(ax) -> Axes | None:
-    if ax is not None and not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None, got {describe(ax)}")
-    return ax
-
-
-def _canvas(
-    ax: Axes | None,
-    figsize: tuple[float, float] | None,
-    default: tuple[float, float],
-    xlim: tuple[float, float],
-    ylim: tuple[float, float],
-) -> tuple[Figure, Axes]:
-    """A fresh figure with one frameless equal-aspect Axes filling it, or ``ax`` set up."""
-    if ax is None:
-        fig = Figure(figsize=figsize or default)
-        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
-    else:
-        fig = ax.figure
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ylim)
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_axis_off()
-    return fig, ax
-
-
-def _text_lines(
-    ax: Axes,
-    x: float,
-    y: float,
-    lines: Sequence[tuple[str, dict]],
-    *,
-    gap: float = 1.3,
-    gid: str | None = None,
-) -> None:
-    """Stack lines of text downward from ``(x, y)``, each with its own style.
-
-    Spacing is in points (``gap`` times each line's font size), so it does not
-    depend on the figure's size.
-    """
-    offset = 0.0
-    for text, style in lines:
-        size = style.get("fontsize", 10)
-        if text:
-            ax.annotate(
-                text,
-                (x, y),
-                xytext=(0, -offset),
-                textcoords="offset points",
-                ha="center",
-                va="top",
-                color=style.get("color", _INK),
-                fontsize=size,
-                fontweight=style.get("fontweight", "normal"),
-                fontstyle=style.get("fontstyle", "normal"),
-                family=_FONT,
-                gid=gid,
-                annotation_clip=False,
-            )
-        offset += gap * size
-
-
-def _part_bands(
-    ax: Axes,
-    x_left: float,
-    x_split: float,
-    x_right: float,
-    y_bottom: float,
-    y_top: float,
-    params: dict[str, int],
-    fontsize: float,
-    rounding: float,
-) -> None:
-    """Shade the encoder (left of ``x_split``) and decoder halves and title them."""
-    for part, lo, hi, color in (
-        ("encoder", x_left, x_split, _ENCODER),
-        ("decoder", x_split, x_right, _DECODER),
-    ):
-        ax.add_patch(
-            FancyBboxPatch(
-                (lo, y_bottom),
-                hi - lo,
-                y_top - y_bottom,
-                boxstyle=f"round,pad=0,rounding_size={rounding}",
-                facecolor=_tint(color, 0.9),
-                edgecolor="none",
-                zorder=0,
-                gid=f"{part}-band",
-            )
-        )
-        _text_lines(
-            ax,
-            (lo + hi) / 2,
-            y_top,
-            [
-                ("", {"fontsize": fontsize * 0.55}),
-                (part.upper(), {"fontsize": fontsize, "fontweight": "bold", "color": color}),
-                (f"{params[part]:,} parameters", {"fontsize": fontsize * 0.8, "color": _MUTED}),
-            ],
-            gap=1.25,
-            gid=f"{part}-title",
-        )
+def _ink(role: str) -> str:
+    return _CODINGS if role == "codings" else _INK
 
 
 def _shape_text(shape: Sequence) -> str:
@@ -318,13 +245,105 @@ def _shape_text(shape: Sequence) -> str:
 
 
 def _params_by_part(table: Sequence[LayerRecord]) -> dict[str, int]:
-    parts = ("encoder", "decoder")
-    return {part: sum(r["params"] for r in table if r["part"] == part) for part in parts}
+    return {part: sum(r["params"] for r in table if r["part"] == part)
+            for part in ("encoder", "decoder")}
+
+
+def _checked_table(autoencoder, figsize, ax) -> tuple[list[LayerRecord], tuple | None]:
+    """The layer table and the checked ``figsize``; raises on a bad argument."""
+    table = layer_table(autoencoder)
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {describe(ax)}")
+    if figsize is not None and ax is not None:
+        raise ValueError("figsize: give figsize or ax, not both (ax already has a figure)")
+    return table, plots.check_figsize(figsize, default=None)
+
+
+def _text_lines(ax: Axes, x: float, y: float, lines, *, gap=_LINE_GAP, gid=None) -> None:
+    """Stack ``(text, style)`` lines downward from ``(x, y)``; each style has a ``fontsize``.
+
+    Spacing is in points (``gap`` times each line's font size), so it does not
+    depend on the figure's size.
+    """
+    offset = 0.0
+    for text, style in lines:
+        if text:
+            kwargs = {"color": _INK, "fontweight": "normal", "fontstyle": "normal", **style}
+            ax.annotate(text, (x, y), xytext=(0, -offset), textcoords="offset points",
+                        ha="center", va="top", family=_FONT, gid=gid, annotation_clip=False,
+                        **kwargs)
+        offset += gap * style["fontsize"]
+
+
+def _layer_label(ax: Axes, x: float, y: float, lines, role: str, fontsize: float,
+                 note_scale: float, note_style: str = "normal") -> None:
+    """The three lines under a layer: its name in bold, its spec and a muted note."""
+    name, spec, note = lines
+    _text_lines(ax, x, y, [
+        (name, {"fontsize": fontsize, "fontweight": "bold", "color": _ink(role)}),
+        (spec, {"fontsize": fontsize, "color": _ink(role)}),
+        (note, {"fontsize": fontsize * note_scale, "color": _MUTED, "fontstyle": note_style}),
+    ], gid="layer-label")
+
+
+def _draw_frame(frame: _Frame, figsize, ax) -> tuple[Figure, Axes]:
+    """The figure (or ``ax``) set up, the encoder / decoder bands and the codings highlight."""
+    if ax is None:
+        fig = Figure(figsize=figsize or frame.inches)
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    else:
+        fig = ax.figure
+    ax.set_xlim(*frame.xlim)
+    ax.set_ylim(*frame.ylim)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_axis_off()
+    band_round, pill_round = frame.rounding
+    for part, left, right, bottom, top in frame.bands:
+        color = _ENCODER if part == "encoder" else _DECODER
+        ax.add_patch(FancyBboxPatch(
+            (left, bottom), right - left, top - bottom,
+            boxstyle=f"round,pad=0,rounding_size={band_round}",
+            facecolor=_tint(color, _BAND_TINT), edgecolor="none", zorder=0, gid=f"{part}-band",
+        ))
+        blank, name, count = (_TITLE_PT * s for s in _TITLE_SCALES)
+        title = [
+            ("", {"fontsize": blank}),
+            (part.upper(), {"fontsize": name, "fontweight": "bold", "color": color}),
+            (f"{frame.params[part]:,} parameters", {"fontsize": count, "color": _MUTED}),
+        ]
+        _text_lines(ax, (left + right) / 2, top, title, gap=_TITLE_GAP, gid=f"{part}-title")
+    x, y, width, height = frame.pill
+    ax.add_patch(FancyBboxPatch(
+        (x, y), width, height, boxstyle=f"round,pad=0,rounding_size={pill_round}",
+        facecolor=_tint(_CODINGS, _PILL_TINT[0]), edgecolor=_tint(_CODINGS, _PILL_TINT[1]),
+        linewidth=1.0, zorder=1, gid="codings-highlight",
+    ))
+    return fig, ax
 
 
 # --------------------------------------------------------------------------
 # Figure 1: the dense autoencoder as neurons and connections
 # --------------------------------------------------------------------------
+# sizes in data units (one unit is the pitch of the neuron circles) unless in points
+_DENSE_INCH_PER_UNIT = 0.36  # scale of the default figure
+_DENSE_STEP = 2.9  # between neuron columns
+_DENSE_SIDE = 0.7  # margin beyond the first and last column, in steps
+_DENSE_RADIUS = 0.33  # of a neuron
+_DENSE_MIN_NEURONS = 3  # circles of a narrow layer (fewer only if it is narrower)
+_DENSE_LABEL_PT = 10.5  # column labels
+_DENSE_NOTE_SCALE = 0.85  # font of the labels' third line ("from 28×28×1")
+_DENSE_ELLIPSIS_PT = 15
+_DENSE_LABEL_DROP = 0.55  # from the lowest slot down to the labels
+_DENSE_BOTTOM = 0.45  # margin below the labels
+_DENSE_TOP = 0.5  # from the highest slot up to the titles
+_DENSE_BAND_INSET = (0.1, 0.15)
+_DENSE_PILL_HALF_WIDTH = 0.62  # of the codings highlight
+_DENSE_PILL_PAD = 0.35  # the highlight's reach above and below the codings' slots
+_DENSE_ROUNDING = (0.4, 0.5)  # of the bands, of the highlight
+_NEURON_TINT = 0.25  # a neuron's face mixed this much with white, its edge with black
+_LINK_STYLE = {"colors": _LINK, "linewidths": 0.5, "alpha": 0.55, "zorder": 2}
+
+
 def _neuron_slots(width: int, widest: int, max_neurons: int) -> int:
     """Circles drawn for a layer of ``width`` neurons: monotone in width.
 
@@ -332,11 +351,11 @@ def _neuron_slots(width: int, widest: int, max_neurons: int) -> int:
     root of their width, never below 3 (or the width itself, if smaller).
     """
     scaled = round(max_neurons * math.sqrt(width / widest))
-    return min(width, max(scaled, 3))
+    return min(width, max(scaled, _DENSE_MIN_NEURONS))
 
 
 def _dense_columns(table: Sequence[LayerRecord]) -> list[dict]:
-    """The neuron columns of a dense autoencoder: the input, then each Dense layer."""
+    """The neuron columns of a dense autoencoder (the input, then each Dense layer)."""
     spatial = [
         f"{r['name']} ({r['kind']}, output {_shape_text(r['output_shape'])})"
         for r in table
@@ -344,47 +363,85 @@ def _dense_columns(table: Sequence[LayerRecord]) -> list[dict]:
     ]
     dense = [r for r in table if r["kind"] == "Dense"]
     if spatial or not dense:
-        what = (
-            f"layers with image-shaped outputs: {', '.join(spatial[:3])}"
-            if spatial
-            else "no Dense layer"
-        )
+        what = ("layers with image-shaped outputs: " + ", ".join(spatial[:3])
+                if spatial else "no Dense layer")
         raise ValueError(
             "autoencoder must be a dense autoencoder (Flatten/Dense/Reshape layers, as "
             f"built by dense_autoencoder()); got one with {what}. "
             "Draw convolutional models with plot_conv_architecture()."
         )
-    image = table[0]["output_shape"]
-    columns = [
-        {
-            "width": int(np.prod(image)),
-            "role": "input",
-            "part": "encoder",
-            "activation": None,
-            "note": f"from {_shape_text(image)}",
-        }
-    ]
+    image, out_shape = table[0]["output_shape"], table[-1]["output_shape"]
+    columns = [{"width": math.prod(image), "role": "input", "part": "encoder",
+                "activation": None, "note": f"from {_shape_text(image)}"}]
     for r in dense:
-        columns.append(
-            {
-                "width": r["units"],
-                "role": r["role"] if r["role"] == "codings" else "hidden",
-                "part": r["part"],
-                "activation": r["activation"],
-                "note": "",
-            }
-        )
+        role = "codings" if r["role"] == "codings" else "hidden"
+        columns.append({"width": r["units"], "role": role, "part": r["part"],
+                        "activation": r["activation"], "note": ""})
     columns[-1]["role"] = "output"
-    out_shape = table[-1]["output_shape"]
-    if len(out_shape) > 1:
-        columns[-1]["note"] = f"to {_shape_text(out_shape)}"
+    columns[-1]["note"] = f"to {_shape_text(out_shape)}" if len(out_shape) > 1 else ""
     return columns
+
+
+def _dense_layout(table: Sequence[LayerRecord], max_neurons: int) -> tuple[_Frame, list[dict]]:
+    """Figure 1's frame and columns. Each column has its ``x``, ``labels``, neuron
+    ``ys``, ``ellipsis`` (the y of the "⋮" standing for omitted neurons, or None)
+    and, but for the last, ``links``: segments to every neuron of the next column."""
+    columns = _dense_columns(table)
+    widest = max(c["width"] for c in columns)
+    for i, c in enumerate(columns):
+        drawn = _neuron_slots(c["width"], widest, max_neurons)
+        slots = drawn + 1 if c["width"] > drawn else drawn  # one slot for the ellipsis
+        ys = [(slots - 1) / 2 - j for j in range(slots)]
+        c["ellipsis"] = ys.pop(math.ceil(drawn / 2)) if slots > drawn else None
+        size = f"{c['width']:,}" + (f" {c['activation']}" if c["activation"] else "")
+        c.update(x=i * _DENSE_STEP, ys=ys, slots=slots, labels=(c["role"], size, c["note"]))
+    for a, b in zip(columns[:-1], columns[1:]):
+        a["links"] = [((a["x"], y0), (b["x"], y1)) for y0 in a["ys"] for y1 in b["ys"]]
+    codings = next(c for c in columns if c["role"] == "codings")
+    half = max(c["slots"] for c in columns) / 2
+    pt = 1 / _POINTS_PER_INCH / _DENSE_INCH_PER_UNIT  # a point in data units
+    label_y = -half - _DENSE_LABEL_DROP
+    y_bottom = label_y - 3 * _LINE_GAP * _DENSE_LABEL_PT * pt - _DENSE_BOTTOM
+    y_top = half + _DENSE_TOP + 3 * _TITLE_GAP * _TITLE_PT * pt
+    side = _DENSE_SIDE * _DENSE_STEP
+    pill_half = codings["slots"] / 2 + _DENSE_PILL_PAD
+    pill_x = codings["x"] - _DENSE_PILL_HALF_WIDTH
+    frame = _Frame(
+        xlim=(-side, columns[-1]["x"] + side),
+        ylim=(y_bottom, y_top),
+        inch_per_unit=_DENSE_INCH_PER_UNIT,
+        band_inset=_DENSE_BAND_INSET,
+        x_split=codings["x"],
+        pill=(pill_x, -pill_half, 2 * _DENSE_PILL_HALF_WIDTH, 2 * pill_half),
+        rounding=_DENSE_ROUNDING,
+        label_y=label_y,
+        params=_params_by_part(table),
+    )
+    return frame, columns
+
+
+def _draw_dense(ax: Axes, columns: list[dict], label_y: float) -> None:
+    """The laid-out columns' connections, neurons, ellipses and labels."""
+    for c in columns[:-1]:
+        ax.add_collection(LineCollection(c["links"], gid="connections", **_LINK_STYLE))
+    for c in columns:
+        color = _color(c["role"], c["part"], neutral=("input", "output"))
+        for y in c["ys"]:
+            ax.add_patch(Circle(
+                (c["x"], y), _DENSE_RADIUS, facecolor=_tint(color, _NEURON_TINT),
+                edgecolor=_shade(color, _NEURON_TINT), linewidth=1.0, zorder=3, gid="neuron",
+            ))
+        if c["ellipsis"] is not None:
+            ax.text(c["x"], c["ellipsis"], "⋮", ha="center", va="center", color=_MUTED,
+                    fontsize=_DENSE_ELLIPSIS_PT, family=_FONT, zorder=3, gid="ellipsis")
+        _layer_label(ax, c["x"], label_y, c["labels"], c["role"], _DENSE_LABEL_PT,
+                     _DENSE_NOTE_SCALE)
 
 
 def _check_max_neurons(max_neurons) -> int:
     if isinstance(max_neurons, bool) or not isinstance(max_neurons, (int, np.integer)):
         raise TypeError(f"max_neurons must be an integer >= 3, got {describe(max_neurons)}")
-    if max_neurons < 3:
+    if max_neurons < _DENSE_MIN_NEURONS:
         raise ValueError(f"max_neurons must be an integer >= 3, got {max_neurons}")
     return int(max_neurons)
 
@@ -435,147 +492,51 @@ def plot_dense_architecture(
         ValueError: ``autoencoder`` has convolutional (image-shaped) layers;
             bad ``max_neurons`` or ``figsize``.
     """
-    ae = _check_autoencoder(autoencoder)
-    table = layer_table(ae)
-    columns = _dense_columns(table)
-    max_neurons = _check_max_neurons(max_neurons)
-    ax = _check_ax(ax)
-    figsize = _check_figsize(figsize, ax)
-
-    dx, pitch, radius = 2.9, 1.0, 0.33
-    widest = max(c["width"] for c in columns)
-    for c in columns:
-        c["drawn"] = _neuron_slots(c["width"], widest, max_neurons)
-        c["omitted"] = c["width"] > c["drawn"]
-        c["slots"] = c["drawn"] + (1 if c["omitted"] else 0)
-    half = max(c["slots"] for c in columns) * pitch / 2
-    n_cols = len(columns)
-    i_codings = next(i for i, c in enumerate(columns) if c["role"] == "codings")
-
-    # Layout in data units (one unit = one neuron slot). The default figure
-    # has `scale` inches per unit, so a text height in points is `pt` units.
-    scale = 0.36
-    pt = 1 / 72 / scale
-    label_font, title_font = 10.5, 12.0
-    y_label = -half - 0.55
-    y_bottom = y_label - 3 * 1.3 * label_font * pt - 0.45
-    y_top = half + 0.5 + 3 * 1.25 * title_font * pt
-    x_left, x_right = -0.7 * dx, (n_cols - 1) * dx + 0.7 * dx
-    fig, ax = _canvas(
-        ax,
-        figsize,
-        ((x_right - x_left) * scale, (y_top - y_bottom) * scale),
-        (x_left, x_right),
-        (y_bottom, y_top),
-    )
-
-    # encoder / decoder halves, split at the codings column
-    x_split = i_codings * dx
-    _part_bands(
-        ax,
-        x_left + 0.1,
-        x_split,
-        x_right - 0.1,
-        y_bottom + 0.15,
-        y_top - 0.15,
-        _params_by_part(table),
-        fontsize=title_font,
-        rounding=0.4,
-    )
-    pill_half = columns[i_codings]["slots"] * pitch / 2 + 0.35
-    ax.add_patch(
-        FancyBboxPatch(
-            (x_split - 0.62, -pill_half),
-            1.24,
-            2 * pill_half,
-            boxstyle="round,pad=0,rounding_size=0.5",
-            facecolor=_tint(_CODINGS, 0.82),
-            edgecolor=_tint(_CODINGS, 0.45),
-            linewidth=1.0,
-            zorder=1,
-            gid="codings-highlight",
-        )
-    )
-
-    # neuron positions: top half, ellipsis gap, bottom half
-    positions: list[list[float]] = []
-    ellipses: list[float | None] = []
-    for c in columns:
-        ys = [((c["slots"] - 1) / 2 - j) * pitch for j in range(c["slots"])]
-        if c["omitted"]:
-            mid = math.ceil(c["drawn"] / 2)
-            ellipses.append(ys.pop(mid))
-        else:
-            ellipses.append(None)
-        positions.append(ys)
-
-    # connections between consecutive columns (one light collection per pair)
-    for i in range(n_cols - 1):
-        x0, x1 = i * dx, (i + 1) * dx
-        segments = [((x0, y0), (x1, y1)) for y0 in positions[i] for y1 in positions[i + 1]]
-        ax.add_collection(
-            LineCollection(
-                segments, colors=_LINK, linewidths=0.5, alpha=0.55, zorder=2, gid="connections"
-            )
-        )
-
-    colors = {"input": _NEUTRAL, "codings": _CODINGS, "output": _NEUTRAL}
-    for i, (c, ys) in enumerate(zip(columns, positions)):
-        x = i * dx
-        color = colors.get(c["role"], _ENCODER if c["part"] == "encoder" else _DECODER)
-        for y in ys:
-            ax.add_patch(
-                Circle(
-                    (x, y),
-                    radius,
-                    facecolor=_tint(color, 0.25),
-                    edgecolor=_shade(color, 0.25),
-                    linewidth=1.0,
-                    zorder=3,
-                    gid="neuron",
-                )
-            )
-        if ellipses[i] is not None:
-            ax.text(
-                x,
-                ellipses[i],
-                "⋮",
-                ha="center",
-                va="center",
-                fontsize=15,
-                color=_MUTED,
-                family=_FONT,
-                zorder=3,
-                gid="ellipsis",
-            )
-        size = f"{c['width']:,}" + (f" {c['activation']}" if c["activation"] else "")
-        ink = _CODINGS if c["role"] == "codings" else _INK
-        lines = [
-            (c["role"], {"fontsize": label_font, "fontweight": "bold", "color": ink}),
-            (size, {"fontsize": label_font, "color": ink}),
-            (c["note"], {"fontsize": label_font * 0.85, "color": _MUTED}),
-        ]
-        _text_lines(ax, x, y_label, lines, gid="layer-label")
+    table, figsize = _checked_table(autoencoder, figsize, ax)
+    frame, columns = _dense_layout(table, _check_max_neurons(max_neurons))
+    fig, ax = _draw_frame(frame, figsize, ax)
+    _draw_dense(ax, columns, frame.label_y)
     return fig
 
 
 # --------------------------------------------------------------------------
 # Figure 7: the convolutional autoencoder as a row of blocks
 # --------------------------------------------------------------------------
-_SHORT_KIND = {
-    "InputLayer": "Input",
-    "Conv2D": "Conv",
-    "MaxPooling2D": "MaxPool",
-    "UpSampling2D": "UpSample",
-    "Conv2DTranspose": "ConvT",
-    "AveragePooling2D": "AvgPool",
-}
+# sizes in data units (one unit is the step between blocks) unless in points
+_CONV_INCH_PER_UNIT = 0.82  # scale of the default figure
+_CONV_SIDE = 0.72  # margin beyond the first and last block
+_CONV_MAX_HEIGHT = 2.3  # of the tallest feature map and of the widest vector
+_CONV_MIN_HEIGHT = (0.22, 0.14)  # of a feature map, of a vector
+_CONV_THICKNESS = (0.1, 0.4)  # a map's front width: first + second x log2(C) / c_log
+_CONV_MIN_LOG_CHANNELS = 4.0  # c_log: log2 of the most channels, at least this
+_CONV_VECTOR_THICKNESS = 0.13
+_CONV_DEPTH = (0.3, 0.24)  # (x, y) offset of the widest map's back face
+_CONV_LABEL_PT = 9.0  # labels under the blocks
+_CONV_NOTE_SCALE = 0.95  # font of the labels' third line (the activation)
+_CONV_SHAPE_PT = 8.5  # shapes above the blocks
+_CONV_SHAPE_LIFT = 0.12  # from the tallest block up to the shapes
+_CONV_LABEL_DROP = 0.18  # from the tallest block down to the labels
+_CONV_HEADER = (2.6, 0.3)  # room for the titles above the shapes: title font sizes, margin
+_CONV_BOTTOM = 0.45  # margin below the labels
+_CONV_BAND_INSET = (0.05, 0.05)
+_CONV_PILL_HALF_WIDTH = 0.36  # of the codings highlight
+_CONV_PILL_PAD = 0.22  # the highlight's reach above and below the codings block
+_CONV_ROUNDING = (0.12, 0.2)  # of the bands, of the highlight
+_CONV_ARROW_GAP = 0.03  # between an arrow's ends and the blocks
+_CONV_MIN_ARROW = 0.12  # blocks closer than this get no arrow
+_BLOCK_LIGHT = (0.2, 0.55)  # front mixed with white: layers with weights, without
+_BLOCK_FACE_TINT = (0.45, 0.25)  # top and side faces: this much lighter than the front
+_BLOCK_EDGE_SHADE = 0.3
+_BLOCK_LINEWIDTH = 0.7
+_ARROW_PROPS = {"arrowstyle": "-|>", "color": _FAINT, "lw": 0.8, "shrinkA": 0, "shrinkB": 0,
+                "mutation_scale": 7}
+_SHORT_KIND = {"InputLayer": "Input", "Conv2D": "Conv", "MaxPooling2D": "MaxPool",
+               "UpSampling2D": "UpSample", "Conv2DTranspose": "ConvT",
+               "AveragePooling2D": "AvgPool"}
 
 
 def _pair(t: tuple[int, ...] | None) -> str:
-    if not t:
-        return ""
-    return "×".join(str(v) for v in (t * 2 if len(t) == 1 else t))
+    return "×".join(str(v) for v in (t * 2 if len(t) == 1 else t)) if t else ""
 
 
 def _block_text(r: LayerRecord) -> tuple[str, str, str]:
@@ -589,14 +550,107 @@ def _block_text(r: LayerRecord) -> tuple[str, str, str]:
         spec = f"{r['filters']}@{_pair(r['kernel_size'])}"
     elif r["units"] is not None:
         spec = f"{r['units']}"
-    elif r["pool_size"] is not None:
-        spec = _pair(r["pool_size"])
-    elif r["size"] is not None:
-        spec = _pair(r["size"])
     else:
-        spec = ""
-    act = r["activation"] or ""
-    return kind, spec, "" if act == "linear" else act
+        spec = _pair(r["pool_size"] or r["size"])
+    act = r["activation"]
+    return kind, spec, act if act and act != "linear" else ""
+
+
+def _block_geometry(i: int, shape: tuple, maxima: tuple[float, float, float, float]) -> dict:
+    """Block ``i``'s front face ``x0, y0, w, h``, depth offsets ``ox, oy`` and ``faces``:
+    for a feature map, its top and side faces seen in perspective.
+
+    ``maxima`` are the largest map height and width, c_log and the largest vector.
+    """
+    h_max, w_max, c_log, v_max = maxima
+    if len(shape) == 3:
+        h = max(_CONV_MAX_HEIGHT * (shape[0] or 1) / h_max, _CONV_MIN_HEIGHT[0])
+        w = _CONV_THICKNESS[0] + _CONV_THICKNESS[1] * math.log2(shape[2] or 1) / c_log
+        depth = (shape[1] or 1) / w_max
+        ox, oy = _CONV_DEPTH[0] * depth, _CONV_DEPTH[1] * depth
+    else:
+        width = math.prod(d or 1 for d in shape)
+        h = max(_CONV_MAX_HEIGHT * math.sqrt(width / v_max), _CONV_MIN_HEIGHT[1])
+        w, ox, oy = _CONV_VECTOR_THICKNESS, 0.0, 0.0
+    x0, y0 = i - (w + ox) / 2, -(h + oy) / 2
+    x1, y1 = x0 + w, y0 + h
+    faces = []
+    if ox > 0:
+        faces = [[(x0, y1), (x1, y1), (x1 + ox, y1 + oy), (x0 + ox, y1 + oy)],
+                 [(x1, y0), (x1 + ox, y0 + oy), (x1 + ox, y1 + oy), (x1, y1)]]
+    return {"x0": x0, "y0": y0, "w": w, "h": h, "ox": ox, "oy": oy, "faces": faces}
+
+
+def _conv_layout(table: Sequence[LayerRecord]) -> tuple[_Frame, list[dict], float]:
+    """Figure 7's frame, blocks and the y of the shape labels. Each block has its
+    layer's ``record``, ``x``, ``labels``, the :func:`_block_geometry` and
+    ``arrow``: the x of the start and end of the arrow to the next block, or None."""
+    maps = [r["output_shape"] for r in table if len(r["output_shape"]) == 3]
+    maxima = (
+        max(s[0] or 1 for s in maps),
+        max(s[1] or 1 for s in maps),
+        max([_CONV_MIN_LOG_CHANNELS] + [math.log2(s[2] or 1) for s in maps]),
+        max((r["output_shape"][0] for r in table if len(r["output_shape"]) == 1), default=1),
+    )
+    blocks = []
+    for i, r in enumerate(table):
+        geometry = _block_geometry(i, r["output_shape"], maxima)
+        blocks.append({"record": r, "x": i, "labels": _block_text(r), "arrow": None, **geometry})
+    for a, b in zip(blocks[:-1], blocks[1:]):
+        right, left = a["x0"] + a["w"] + a["ox"], b["x0"]
+        if left - right > _CONV_MIN_ARROW:
+            a["arrow"] = (right + _CONV_ARROW_GAP, left - _CONV_ARROW_GAP)
+    top = max(b["h"] / 2 + b["oy"] / 2 for b in blocks)
+    scale = _CONV_INCH_PER_UNIT
+    below = 3 * _LINE_GAP * _CONV_LABEL_PT / _POINTS_PER_INCH / scale + _CONV_BOTTOM
+    shape_y = top + _CONV_SHAPE_LIFT
+    header = _CONV_HEADER[0] * _TITLE_PT / _POINTS_PER_INCH / scale + _CONV_HEADER[1]
+    y_top = shape_y + _LINE_GAP * _CONV_SHAPE_PT / _POINTS_PER_INCH / scale + header
+    codings = next(b for b in blocks if b["record"]["role"] == "codings")
+    pill_x = codings["x"] - _CONV_PILL_HALF_WIDTH
+    pill_y = -codings["h"] / 2 - _CONV_PILL_PAD
+    frame = _Frame(
+        xlim=(-_CONV_SIDE, len(blocks) - 1 + _CONV_SIDE),
+        ylim=(-top - below, y_top),
+        inch_per_unit=scale,
+        band_inset=_CONV_BAND_INSET,
+        x_split=codings["x"],
+        pill=(pill_x, pill_y, 2 * _CONV_PILL_HALF_WIDTH, codings["h"] + 2 * _CONV_PILL_PAD),
+        rounding=_CONV_ROUNDING,
+        label_y=-top - _CONV_LABEL_DROP,
+        params=_params_by_part(table),
+    )
+    return frame, blocks, shape_y
+
+
+def _draw_block(ax: Axes, b: dict) -> None:
+    """A block's front face and, for a feature map, its top and side faces."""
+    r = b["record"]
+    color = _color(r["role"], r["part"], neutral=("input",))
+    # layers without weights (pooling, upsampling, reshaping) are drawn paler
+    light = _BLOCK_LIGHT[1] if r["params"] == 0 and r["role"] != "input" else _BLOCK_LIGHT[0]
+    style = {"edgecolor": _shade(color, _BLOCK_EDGE_SHADE), "linewidth": _BLOCK_LINEWIDTH}
+    for face, lighter in zip(b["faces"], _BLOCK_FACE_TINT):
+        tint = _tint(color, light + (1 - light) * lighter)
+        ax.add_patch(Polygon(face, facecolor=tint, zorder=3, **style))
+    front = Rectangle((b["x0"], b["y0"]), b["w"], b["h"], facecolor=_tint(color, light), **style)
+    front.set(zorder=4, gid="block")
+    ax.add_patch(front)
+
+
+def _draw_conv(ax: Axes, blocks: list[dict], label_y: float, shape_y: float) -> None:
+    """The laid-out blocks, their shape and layer labels, and the arrows between them."""
+    for b in blocks:
+        r = b["record"]
+        _draw_block(ax, b)
+        ax.text(b["x"], shape_y, _shape_text(r["output_shape"]), ha="center", va="bottom",
+                fontsize=_CONV_SHAPE_PT, color=_ink(r["role"]), family=_FONT, gid="shape-label")
+        _layer_label(ax, b["x"], label_y, b["labels"], r["role"], _CONV_LABEL_PT,
+                     _CONV_NOTE_SCALE, note_style="italic")
+    for b in blocks:
+        if b["arrow"] is not None:
+            start, end = b["arrow"]
+            ax.annotate("", xy=(end, 0), xytext=(start, 0), arrowprops=_ARROW_PROPS, zorder=2)
 
 
 def plot_conv_architecture(
@@ -643,8 +697,7 @@ def plot_conv_architecture(
         ValueError: ``autoencoder`` has no Conv2D layer (a dense model; draw it
             with :func:`plot_dense_architecture`); bad ``figsize``.
     """
-    ae = _check_autoencoder(autoencoder)
-    table = layer_table(ae)
+    table, figsize = _checked_table(autoencoder, figsize, ax)
     if not any(r["kind"] in ("Conv2D", "Conv2DTranspose") for r in table):
         raise ValueError(
             "autoencoder must be a convolutional autoencoder (with Conv2D layers, as built "
@@ -652,145 +705,7 @@ def plot_conv_architecture(
             f"{', '.join(sorted({r['kind'] for r in table}))} and no Conv2D. "
             "Draw dense models with plot_dense_architecture()."
         )
-    ax = _check_ax(ax)
-    figsize = _check_figsize(figsize, ax)
-
-    # geometry in data units: one slot per block
-    slot = 1.0
-    map_height, vec_height = 2.3, 2.3
-    maps = [r["output_shape"] for r in table if len(r["output_shape"]) == 3]
-    vecs = [r["output_shape"][0] for r in table if len(r["output_shape"]) == 1]
-    h_max = max((s[0] or 1) for s in maps) if maps else 1
-    w_max = max((s[1] or 1) for s in maps) if maps else 1
-    c_log = max([4.0] + [math.log2(max(s[2] or 1, 1)) for s in maps])
-    v_max = max(vecs) if vecs else 1
-
-    blocks = []
-    for r in table:
-        s = r["output_shape"]
-        if len(s) == 3:
-            h = max(map_height * (s[0] or 1) / h_max, 0.22)
-            t = 0.1 + 0.4 * math.log2(max(s[2] or 1, 1)) / c_log
-            depth = (s[1] or 1) / w_max
-            ox, oy = 0.3 * depth, 0.24 * depth
-        else:
-            width = math.prod(d or 1 for d in s)
-            h = max(vec_height * math.sqrt(width / v_max), 0.14)
-            t, ox, oy = 0.13, 0.0, 0.0
-        blocks.append({"h": h, "t": t, "ox": ox, "oy": oy})
-
-    n = len(blocks)
-    scale = 0.82  # inches per unit in the default figure
-    top = max(b["h"] / 2 + b["oy"] / 2 for b in blocks)
-    label_font, shape_font = 9.0, 8.5
-    below = 3 * 1.3 * label_font / 72 / scale + 0.25
-    y_shape = top + 0.12
-    header = 2.6 * 12 / 72 / scale + 0.3
-    y_top = y_shape + 1.3 * shape_font / 72 / scale + header
-    y_bottom = -top - below - 0.2
-    x_left, x_right = -0.72 * slot, (n - 1) * slot + 0.72 * slot
-    fig, ax = _canvas(
-        ax,
-        figsize,
-        ((x_right - x_left) * scale, (y_top - y_bottom) * scale),
-        (x_left, x_right),
-        (y_bottom, y_top),
-    )
-
-    i_codings = next(i for i, r in enumerate(table) if r["role"] == "codings")
-    x_split = i_codings * slot
-    _part_bands(
-        ax,
-        x_left + 0.05,
-        x_split,
-        x_right - 0.05,
-        y_bottom + 0.05,
-        y_top - 0.05,
-        _params_by_part(table),
-        fontsize=12,
-        rounding=0.12,
-    )
-    cb = blocks[i_codings]
-    ax.add_patch(
-        FancyBboxPatch(
-            (x_split - 0.36, -cb["h"] / 2 - 0.22),
-            0.72,
-            cb["h"] + 0.44,
-            boxstyle="round,pad=0,rounding_size=0.2",
-            facecolor=_tint(_CODINGS, 0.82),
-            edgecolor=_tint(_CODINGS, 0.45),
-            linewidth=1.0,
-            zorder=1,
-            gid="codings-highlight",
-        )
-    )
-
-    edges = []  # (left, right) x extent of each block, for the arrows
-    for i, (r, b) in enumerate(zip(table, blocks)):
-        if r["role"] == "codings":
-            color = _CODINGS
-        elif r["role"] == "input":
-            color = _NEUTRAL
-        else:
-            color = _ENCODER if r["part"] == "encoder" else _DECODER
-        # layers without weights (pooling, upsampling, reshaping) are drawn paler
-        light = 0.55 if r["params"] == 0 and r["role"] != "input" else 0.2
-        edge = _shade(color, 0.3)
-        cx = i * slot
-        w, h, ox, oy = b["t"], b["h"], b["ox"], b["oy"]
-        x0, y0 = cx - (w + ox) / 2, -(h + oy) / 2
-        if ox > 0:  # the top and side faces of a feature-map box
-            x1, y1 = x0 + w, y0 + h
-            top_face = [(x0, y1), (x1, y1), (x1 + ox, y1 + oy), (x0 + ox, y1 + oy)]
-            side_face = [(x1, y0), (x1 + ox, y0 + oy), (x1 + ox, y1 + oy), (x1, y1)]
-            for poly, lighter in ((top_face, 0.45), (side_face, 0.25)):
-                face = _tint(color, light + (1 - light) * lighter)
-                ax.add_patch(
-                    Polygon(poly, facecolor=face, edgecolor=edge, linewidth=0.7, zorder=3)
-                )
-        front = Rectangle((x0, y0), w, h, facecolor=_tint(color, light), edgecolor=edge)
-        front.set(linewidth=0.7, zorder=4, gid="block")
-        ax.add_patch(front)
-        edges.append((x0, x0 + w + ox))
-        ink = _CODINGS if r["role"] == "codings" else _INK
-        ax.text(
-            cx,
-            y_shape,
-            _shape_text(r["output_shape"]),
-            ha="center",
-            va="bottom",
-            fontsize=shape_font,
-            color=ink,
-            family=_FONT,
-            gid="shape-label",
-        )
-        kind, spec, act = _block_text(r)
-        _text_lines(
-            ax,
-            cx,
-            -top - 0.18,
-            [
-                (kind, {"fontsize": label_font, "fontweight": "bold", "color": ink}),
-                (spec, {"fontsize": label_font, "color": ink}),
-                (act, {"fontsize": label_font * 0.95, "color": _MUTED, "fontstyle": "italic"}),
-            ],
-            gid="layer-label",
-        )
-
-    for (_, right), (left, _) in zip(edges[:-1], edges[1:]):
-        if left - right > 0.12:
-            ax.annotate(
-                "",
-                xy=(left - 0.03, 0),
-                xytext=(right + 0.03, 0),
-                arrowprops={
-                    "arrowstyle": "-|>",
-                    "color": _FAINT,
-                    "lw": 0.8,
-                    "shrinkA": 0,
-                    "shrinkB": 0,
-                    "mutation_scale": 7,
-                },
-                zorder=2,
-            )
+    frame, blocks, shape_y = _conv_layout(table)
+    fig, ax = _draw_frame(frame, figsize, ax)
+    _draw_conv(ax, blocks, frame.label_y, shape_y)
     return fig

@@ -77,6 +77,13 @@ def column_labels(fig: Figure) -> list[str]:
     return [" ".join(columns[x]) for x in sorted(columns)]
 
 
+def highlight_box(fig: Figure) -> tuple[float, float, float, float]:
+    """``(x0, x1, y0, y1)`` of the codings highlight, in data units."""
+    (pill,) = [p for p in fig.axes[0].patches if p.get_gid() == "codings-highlight"]
+    x, y = pill.get_x(), pill.get_y()
+    return x, x + pill.get_width(), y, y + pill.get_height()
+
+
 def render(fig: Figure):
     """Draw the figure with Agg, failing on any warning (e.g. a missing glyph)."""
     canvas = FigureCanvasAgg(fig)
@@ -216,6 +223,20 @@ class TestDenseDiagramDrawing:
         assert "ENCODER" in words and "DECODER" in words
         assert "200,266 parameters" in words and "257,104 parameters" in words
 
+    def test_codings_highlight_surrounds_the_codings_column(self, dense_ae):
+        fig = plot_dense_architecture(dense_ae)
+        x0, x1, y0, y1 = highlight_box(fig)
+        circles = [p for p in fig.axes[0].patches if p.get_gid() == "neuron"]
+        inside = [c for c in circles if x0 < c.center[0] < x1]
+        assert len(inside) == neurons_per_column(fig)[2]
+        assert all(y0 < c.center[1] - c.radius and c.center[1] + c.radius < y1 for c in inside)
+
+    def test_default_size_fits_the_drawing(self, dense_ae):
+        size = tuple(plot_dense_architecture(dense_ae).get_size_inches())
+        assert size == pytest.approx((5.6, 6.4), abs=0.05)
+        fewer = tuple(plot_dense_architecture(dense_ae, max_neurons=6).get_size_inches())
+        assert fewer[0] == pytest.approx(size[0]) and fewer[1] < size[1]
+
     def test_figsize_is_used(self, dense_ae):
         fig = plot_dense_architecture(dense_ae, figsize=(4, 3))
         assert tuple(fig.get_size_inches()) == (4, 3)
@@ -273,6 +294,22 @@ class TestConvDiagramDrawing:
         words = texts(fig)
         assert "62,278 parameters" in words and "296,985 parameters" in words
 
+    def test_codings_highlight_surrounds_the_codings_block(self, conv_ae):
+        fig = plot_conv_architecture(conv_ae)
+        x0, x1, y0, y1 = highlight_box(fig)
+        blocks = [p for p in fig.axes[0].patches if p.get_gid() == "block"]
+        inside = [b for b in blocks if x0 < b.get_x() and b.get_x() + b.get_width() < x1]
+        assert len(inside) == 1 and inside[0] is blocks[ARTICLE_CONV_SHAPES.index((16,))]
+        assert y0 < inside[0].get_y() and inside[0].get_y() + inside[0].get_height() < y1
+
+    def test_default_size_fits_the_drawing(self, conv_ae):
+        size = tuple(plot_conv_architecture(conv_ae).get_size_inches())
+        assert size == pytest.approx((14.3, 3.9), abs=0.05)
+
+    def test_figsize_is_used(self, conv_ae):
+        fig = plot_conv_architecture(conv_ae, figsize=(10, 3))
+        assert tuple(fig.get_size_inches()) == (10, 3)
+
     def test_draws_on_a_given_axes(self, conv_ae):
         fig = Figure()
         ax = fig.add_subplot()
@@ -329,6 +366,11 @@ class TestBadInputsAreRejected:
         ax = Figure().add_subplot()
         with pytest.raises(ValueError, match="figsize: give figsize or ax, not both"):
             plot_dense_architecture(dense_ae, figsize=(5, 5), ax=ax)
+
+    def test_figsize_with_ax_conv(self, conv_ae):
+        ax = Figure().add_subplot()
+        with pytest.raises(ValueError, match="figsize: give figsize or ax, not both"):
+            plot_conv_architecture(conv_ae, figsize=(5, 5), ax=ax)
 
     @pytest.mark.parametrize("func", [plot_dense_architecture, plot_conv_architecture])
     def test_ax_not_an_axes(self, dense_ae, conv_ae, func):
