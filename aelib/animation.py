@@ -77,6 +77,15 @@ def read_gif(path: str | os.PathLike) -> np.ndarray:
         return np.stack([np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(image)])
 
 
+def _check_keyframes(keyframes, per_set: int, shape: tuple[int, ...]) -> np.ndarray:
+    """``(K >= 2, per_set, *shape)`` images in [0, 1], flattened to ``(K * per_set, *shape)``."""
+    keyframes = np.asarray(keyframes)
+    if keyframes.ndim != 5 or keyframes.shape[0] < 2 or keyframes.shape[1:] != (per_set, *shape):
+        expected = f"(K >= 2, n_rows * n_cols = {per_set}, {', '.join(map(str, shape))})"
+        raise ValueError(f"keyframes must have shape {expected}, got {describe(keyframes)}")
+    return check_images(keyframes.reshape(-1, *shape), "keyframes")
+
+
 def interpolation_frames(
     autoencoder: Autoencoder,
     keyframes: np.ndarray,
@@ -94,8 +103,7 @@ def interpolation_frames(
     walk: ``(K - 1) * steps + 1`` frames. With ``closed=True`` the walk goes on
     from the last set back to the first and leaves out the final frame (it
     would repeat the first), so a looping GIF runs without a stutter:
-    ``K * steps`` frames (the published ``k_auto0_inter.gif``: 5 sets of 3x7
-    test digits, 15 steps, 75 frames of 84x196 pixels).
+    ``K * steps`` frames (``k_auto0_inter.gif``: 5 sets of 3x7 digits, 15 steps).
 
     Args:
         autoencoder: a (trained) :class:`~aelib.Autoencoder`.
@@ -122,19 +130,10 @@ def interpolation_frames(
     n_cols = check_positive_int(n_cols, "n_cols")
     if not isinstance(closed, (bool, np.bool_)):
         raise TypeError(f"closed must be True or False, got {describe(closed)}")
-    keyframes = np.asarray(keyframes) if not isinstance(keyframes, np.ndarray) else keyframes
     per_set = n_rows * n_cols
     shape = autoencoder.input_shape
-    expected = f"(K >= 2, n_rows * n_cols = {per_set}, {', '.join(map(str, shape))})"
-    if (
-        keyframes.ndim != 5
-        or keyframes.shape[0] < 2
-        or keyframes.shape[1] != per_set
-        or tuple(keyframes.shape[2:]) != shape
-    ):
-        raise ValueError(f"keyframes must have shape {expected}, got {describe(keyframes)}")
-    k = keyframes.shape[0]
-    flat = check_images(keyframes.reshape(k * per_set, *shape), "keyframes")
+    flat = _check_keyframes(keyframes, per_set, shape)
+    k = len(flat) // per_set
 
     codings = autoencoder.encode(flat).reshape(k, per_set, -1)
     ends = list(range(1, k)) + ([0] if closed else [])

@@ -31,26 +31,43 @@ __all__ = ["one_class_split", "pca_reconstruction_errors", "roc_auc", "mean_std_
            "threshold_scores", "ThresholdScores"]
 
 
-def _check_scores(scores, name: str = "scores") -> np.ndarray:
+def check_scores(scores, name: str = "scores", *, finite: bool = True) -> np.ndarray:
+    """``scores`` as a non-empty 1-D float64 array (also finite unless ``finite=False``)."""
     try:
         s = np.asarray(scores, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be a 1-D array of numbers, got {describe(scores)}") from err
     if s.ndim != 1 or len(s) == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array of numbers, got {describe(s)}")
-    if not np.isfinite(s).all():
+    if finite and not np.isfinite(s).all():
         raise ValueError(f"{name} must be finite, got NaN or inf values")
     return s
 
 
-def _check_flags(is_anomaly, n: int, scores_name: str = "scores") -> np.ndarray:
+def check_flags(is_anomaly, n: int, scores_name: str = "scores", *,
+                both_classes: bool = False) -> np.ndarray:
+    """``is_anomaly`` as ``n`` booleans, one per score of ``scores_name``.
+
+    ``both_classes``: also require anomalies and normal images both (a ROC curve
+    needs them, and scikit-learn would only warn and return NaN).
+    """
     flags = np.asarray(is_anomaly)
-    if flags.ndim != 1 or flags.dtype.kind not in "biu" or (flags.dtype.kind != "b" and not np.isin(flags, (0, 1)).all()):
+    if flags.ndim != 1 or flags.dtype.kind not in "biu" or not np.isin(flags, (0, 1)).all():
         raise ValueError(f"is_anomaly must be a 1-D array of booleans (or 0/1), got {describe(flags)}")
     if len(flags) != n:
         raise ValueError(f"is_anomaly must have one flag per score: {scores_name} has {n}, "
                          f"is_anomaly has {len(flags)}")
-    return flags.astype(bool)
+    flags = flags.astype(bool)
+    if both_classes and (flags.all() or not flags.any()):
+        raise ValueError("is_anomaly must flag some images as anomalies and some as normal, "
+                         f"got {int(flags.sum())} anomalies among {len(flags)}")
+    return flags
+
+
+def _check_finite_number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{name} must be a finite number, got {describe(value)}")
+    return float(value)
 
 
 def one_class_split(data: Dataset, digit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -95,12 +112,9 @@ def pca_reconstruction_errors(x_fit: np.ndarray, x: np.ndarray, n_components: in
     """
     x_fit = check_images(x_fit, "x_fit")
     x = check_images(x, "x", shape=x_fit.shape[1:])
+    # PCA itself would take 0, and read a float as a share of the variance
     n_components = check_positive_int(n_components, "n_components")
     seed = check_seed(seed)
-    limit = min(len(x_fit), math.prod(x_fit.shape[1:]))
-    if n_components > limit:
-        raise ValueError(f"n_components must be at most {limit} (images in x_fit, or pixels), "
-                         f"got {n_components}")
     from sklearn.decomposition import PCA
 
     flat_fit = x_fit.reshape(len(x_fit), -1)
@@ -120,11 +134,8 @@ def roc_auc(scores, is_anomaly) -> float:
         >>> roc_auc([0.1, 0.2, 0.8, 0.9], [False, False, True, True])
         1.0
     """
-    s = _check_scores(scores)
-    flags = _check_flags(is_anomaly, len(s))
-    if flags.all() or not flags.any():
-        raise ValueError("is_anomaly must flag some images as anomalies and some as normal, "
-                         f"got {int(flags.sum())} anomalies among {len(flags)}")
+    s = check_scores(scores)
+    flags = check_flags(is_anomaly, len(s), both_classes=True)
     from sklearn.metrics import roc_auc_score
 
     return float(roc_auc_score(flags, s))
@@ -133,9 +144,8 @@ def roc_auc(scores, is_anomaly) -> float:
 def mean_std_threshold(train_errors, n_std: float = 1.0) -> float:
     """The TensorFlow tutorial's threshold: mean + ``n_std`` standard deviations
     of the normal training images' errors."""
-    e = _check_scores(train_errors, "train_errors")
-    if isinstance(n_std, bool) or not isinstance(n_std, (int, float)) or not math.isfinite(n_std):
-        raise TypeError(f"n_std must be a finite number, got {describe(n_std)}")
+    e = check_scores(train_errors, "train_errors")
+    n_std = _check_finite_number(n_std, "n_std")
     return float(e.mean() + n_std * e.std())
 
 
@@ -161,14 +171,13 @@ def threshold_scores(scores, is_anomaly, threshold: float) -> ThresholdScores:
         >>> threshold_scores([0.1, 0.5, 0.8, 0.9], [False, False, True, True], 0.4)
         ThresholdScores(threshold=0.4, accuracy=0.75, precision=0.6666666666666666, recall=1.0)
     """
-    s = _check_scores(scores)
-    flags = _check_flags(is_anomaly, len(s))
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
-        raise TypeError(f"threshold must be a finite number, got {describe(threshold)}")
+    s = check_scores(scores)
+    flags = check_flags(is_anomaly, len(s))
+    threshold = _check_finite_number(threshold, "threshold")
     flagged = s > threshold
     hits = int(np.sum(flagged & flags))
     return ThresholdScores(
-        threshold=float(threshold),
+        threshold=threshold,
         accuracy=float(np.mean(flagged == flags)),
         precision=hits / int(flagged.sum()) if flagged.any() else 0.0,
         recall=hits / int(flags.sum()) if flags.any() else 0.0,

@@ -1,7 +1,7 @@
 """Measurements behind ``aelib report``: the numbers that check the article's claims.
 
 * :func:`digit_classifier` / :func:`train_digit_classifier`: a small CNN that
-  reads generated digits (>= 99% test accuracy on full MNIST in 3 epochs).
+  reads generated digits.
 * :func:`generation_scores`: how confidently, and as which digits, the
   classifier reads a batch of images (e.g. digits decoded from random codings).
 * :func:`ks_normality`: how far each coding coordinate is from the normal the
@@ -12,6 +12,7 @@
 
 Everything except the classifier is a pure function of numpy arrays, checked
 up front with errors that name the argument, what was expected and what came.
+scipy and scikit-learn are imported where they are used, to keep ``import aelib`` fast.
 """
 
 from __future__ import annotations
@@ -27,20 +28,13 @@ from .data import Dataset, check_images, check_labels, check_positive_int, check
 from .models import check_input_shape
 
 __all__ = [
-    "GenerationScores",
-    "digit_classifier",
-    "train_digit_classifier",
-    "generation_scores",
-    "ks_normality",
-    "digit_silhouette",
-    "knn_accuracy",
-    "N_DIGITS",
-    "PROBABILITY_ATOL",
+    "GenerationScores", "digit_classifier", "train_digit_classifier", "generation_scores",
+    "ks_normality", "digit_silhouette", "knn_accuracy", "N_DIGITS", "PROBABILITY_ATOL",
 ]
 
 #: MNIST's classes, 0..9.
 N_DIGITS = 10
-#: how far a row of probabilities may sum from 1 (float32 softmax is within ~1e-6).
+#: how far a row of probabilities may sum from 1 (float32 softmax rounding stays far below it).
 PROBABILITY_ATOL = 1e-4
 #: the classifier's default recipe: Adam with a cosine decay from this peak ...
 CLASSIFIER_LEARNING_RATE = 3e-3
@@ -53,11 +47,10 @@ CLASSIFIER_FINAL_LR_FRACTION = 0.01
 # --------------------------------------------------------------------------
 def _check_matrix(x, name: str, what: str = "codings") -> np.ndarray:
     """Check a finite ``(N, D)`` numeric array with N, D >= 1; return it as float64."""
-    if not isinstance(x, np.ndarray):
-        try:
-            x = np.asarray(x)
-        except Exception as err:  # pragma: no cover - exotic inputs
-            raise TypeError(f"{name} must be an (N, D) array of {what}, got {describe(x)}") from err
+    try:
+        x = np.asarray(x)
+    except ValueError as err:  # ragged nested lists
+        raise TypeError(f"{name} must be an (N, D) array of {what}, got {describe(x)}") from err
     if x.dtype.kind not in "uif":
         raise TypeError(f"{name} must hold numbers, got {describe(x)}")
     if x.ndim != 2:
@@ -78,7 +71,7 @@ def _check_number(value, name: str, lo: float, hi: float, *, lo_open: bool = Fal
     value = float(value)
     low_ok = value > lo if lo_open else value >= lo
     if not (math.isfinite(value) and low_ok and value <= hi):
-        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}]"
+        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{']' if hi < math.inf else ')'}"
         raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
     return value
 
@@ -95,9 +88,8 @@ def digit_classifier(
 
     Conv2D 16@5x5 relu -> MaxPool 2 -> Conv2D 32@5x5 relu -> MaxPool 2 ->
     Flatten -> Dense 128 relu -> Dense ``n_classes`` softmax (both convs
-    "valid"; 80,202 parameters for 28x28x1). With
-    :func:`train_digit_classifier`'s defaults (3 epochs, batch 128, Adam with
-    a cosine-decayed learning rate) it reads over 99% of MNIST's test digits.
+    "valid"). :func:`train_digit_classifier` trains it (its accuracy on
+    MNIST: docs/benchmarks.md).
 
     Args:
         input_shape: ``(H, W, C)`` of one image; H and W must be at least 16
@@ -153,9 +145,7 @@ def train_digit_classifier(
 
     Adam with a cosine decay from ``learning_rate`` to 1% of it over the run,
     sparse categorical cross-entropy, up to 50 steps per execution (one under
-    PyTorch, which allows no more).
-
-    Accuracy and time on full MNIST: docs/benchmarks.md.
+    PyTorch, which allows no more). Accuracy and time: docs/benchmarks.md.
 
     Args:
         data: an :class:`aelib.Dataset` with digit labels 0..9.
@@ -187,13 +177,10 @@ def train_digit_classifier(
     y_test = check_labels(data.y_test, len(x_test), "data.y_test", "data.x_test")
     for name, y in (("data.y_train", y_train), ("data.y_test", y_test)):
         if y.min() < 0 or y.max() >= N_DIGITS:
-            raise ValueError(
-                f"{name} must hold digit labels 0..{N_DIGITS - 1}, got values in "
-                f"[{y.min()}, {y.max()}]"
-            )
+            raise ValueError(f"{name} must hold digit labels 0..{N_DIGITS - 1}, "
+                             f"got values in [{y.min()}, {y.max()}]")
 
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
+    # digit_classifier sets Keras's global seed, which the shuffling below uses too
     model = digit_classifier(x_train.shape[1:], N_DIGITS, seed=seed)
     total_steps = epochs * math.ceil(len(x_train) / batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -321,10 +308,8 @@ def ks_normality(codings, sigma: float = 1.0) -> float:
         (True, True)
     """
     sigma = _check_number(sigma, "sigma", 0.0, math.inf, lo_open=True)
-    if not math.isfinite(sigma):
-        raise ValueError(f"sigma must be a finite positive number, got {sigma!r}")
     z = _check_matrix(codings, "codings")
-    import scipy.stats  # loaded when needed
+    import scipy.stats
 
     statistics = [scipy.stats.kstest(z[:, j], "norm", args=(0.0, sigma)).statistic
                   for j in range(z.shape[1])]
@@ -382,30 +367,31 @@ def digit_silhouette(
             raise ValueError(f"max_samples must be >= 2 (one of each cluster) or None, got {max_samples}")
     seed = check_seed(seed)
     is_digit = y == digit
-    n_digit = int(is_digit.sum())
-    if n_digit == 0:
-        present = np.unique(y)
-        raise ValueError(
-            f"digit {digit} does not occur in labels (labels hold {present.tolist()[:20]})"
-        )
-    if n_digit == len(y):
+    if not is_digit.any():
+        present = np.unique(y).tolist()[:20]
+        raise ValueError(f"digit {digit} does not occur in labels (labels hold {present})")
+    if is_digit.all():
         raise ValueError(f"labels must hold some label other than digit {digit}, got only {digit}s")
 
     if max_samples is not None and len(z) > max_samples:
-        rng = np.random.default_rng(seed)
-        # at least two of the digit (a lone sample's silhouette is 0 by definition)
-        k = min(max(min(2, n_digit), round(max_samples * n_digit / len(y))), max_samples - 1)
-        picked = np.concatenate(
-            [
-                rng.choice(np.flatnonzero(is_digit), k, replace=False),
-                rng.choice(np.flatnonzero(~is_digit), max_samples - k, replace=False),
-            ]
-        )
+        picked = _two_cluster_subsample(is_digit, max_samples, seed)
         z, is_digit = z[picked], is_digit[picked]
-    from sklearn.metrics import silhouette_samples  # loaded when needed
+    from sklearn.metrics import silhouette_samples
 
     scores = silhouette_samples(z, is_digit.astype(np.int64), metric="euclidean")
     return float(scores[is_digit].mean())
+
+
+def _two_cluster_subsample(is_digit: np.ndarray, size: int, seed: int | None) -> np.ndarray:
+    """Indices of :func:`digit_silhouette`'s subsample of ``size`` codings.
+
+    At least two of the digit where it has two: a lone sample's silhouette is 0.
+    """
+    rng = np.random.default_rng(seed)
+    n_digit = int(is_digit.sum())
+    k = min(max(min(2, n_digit), round(size * n_digit / len(is_digit))), size - 1)
+    return np.concatenate([rng.choice(np.flatnonzero(is_digit), k, replace=False),
+                           rng.choice(np.flatnonzero(~is_digit), size - k, replace=False)])
 
 
 def knn_accuracy(
@@ -448,12 +434,8 @@ def knn_accuracy(
                            per="row of train_codings", rows="rows")
     y_test = check_labels(test_labels, len(test), "test_labels", "test_codings",
                           per="row of test_codings", rows="rows")
-    k = check_positive_int(k, "k")
-    if k > len(train):
-        raise ValueError(
-            f"k must be at most the number of train codings ({len(train)}), got k={k}"
-        )
-    from sklearn.neighbors import KNeighborsClassifier  # loaded when needed
+    k = check_positive_int(k, "k")  # scikit-learn checks k <= N when it predicts
+    from sklearn.neighbors import KNeighborsClassifier
 
     knn = KNeighborsClassifier(n_neighbors=k).fit(train, y_train)
     return float(knn.score(test, y_test))

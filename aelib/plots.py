@@ -29,31 +29,22 @@ from matplotlib.colors import BoundaryNorm, Colormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from .anomaly import check_flags, check_scores, roc_auc
 from .data import describe, check_images, check_labels, check_positive_int, tile_images
 from .models import Autoencoder
 
 __all__ = [
-    "image_grid",
-    "plot_generated",
-    "plot_generated_comparison",
-    "plot_coding_histograms",
-    "project_codings",
-    "plot_projection",
-    "plot_reconstructions",
-    "plot_history",
-    "plot_denoising",
-    "plot_anomaly",
-    "plot_codings_sweep",
-    "plot_codings_2d",
-    "HISTOGRAM_COORDS",
-    "METHODS",
+    "image_grid", "plot_generated", "plot_generated_comparison", "plot_coding_histograms",
+    "project_codings", "plot_projection", "plot_reconstructions", "plot_history",
+    "plot_denoising", "plot_anomaly", "plot_codings_sweep", "plot_codings_2d",
+    "HISTOGRAM_COORDS", "METHODS",
 ]
 
 #: the coding coordinates the article's Figure 4 shows
 HISTOGRAM_COORDS = (0, 1, 2, 4, 5, 6, 7, 14)
 METHODS = ("pca", "kernel_pca")
-#: KernelPCA's solver: much faster than "dense" on the article's 3000 codings,
-#: with the same components to about 1e-5
+#: KernelPCA's solver: far faster than "dense" on thousands of codings, for the
+#: same leading components
 DEFAULT_EIGEN_SOLVER = "randomized"
 
 # default sizes in inches: the published PNG's pixels x 1.5 / 100 (saved at dpi=100)
@@ -77,23 +68,23 @@ _MAX_INCHES = 16.0  # a default figure is scaled down to fit this
 # argument checks (shared by the functions below)
 # --------------------------------------------------------------------------
 def check_figsize(figsize, default: tuple[float, float]) -> tuple[float, float]:
+    """``figsize`` as two floats, or ``default`` for None.
+
+    Checked before any work: matplotlib checks it only when the figure is made
+    (after a projection, say), and says little about one that is not a pair.
+    """
     if figsize is None:
         return default
-    ok = (
-        isinstance(figsize, (tuple, list))
-        and len(figsize) == 2
-        and all(
-            isinstance(v, (int, float, np.integer, np.floating))
-            and not isinstance(v, bool)
-            and math.isfinite(v)
-            and v > 0
-            for v in figsize
-        )
-    )
-    if not ok:
+    if not (isinstance(figsize, (tuple, list)) and len(figsize) == 2
+            and all(_is_positive_number(v) for v in figsize)):
         raise ValueError(f"figsize must be (width, height) in inches, two positive numbers, "
                          f"got {describe(figsize)}")
     return float(figsize[0]), float(figsize[1])
+
+
+def _is_positive_number(value) -> bool:
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            and math.isfinite(value) and value > 0)
 
 
 def _check_ax(ax, figsize) -> None:
@@ -106,17 +97,19 @@ def _check_ax(ax, figsize) -> None:
                          f"size that Axes' figure instead (got figsize={figsize!r})")
 
 
-def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float], **subplot_kw) -> tuple[Figure, Axes]:
-    """A new constrained-layout figure with one Axes, or the given Axes and its figure."""
+def _figure_and_axes(ax, figsize, default: tuple[float, float]) -> tuple[Figure, Axes]:
+    """Check ``ax`` and ``figsize``; return the given Axes and its figure, or a new
+    constrained-layout figure of ``figsize`` (else ``default``) with one Axes."""
+    _check_ax(ax, figsize)
     if ax is not None:
         return ax.get_figure(root=True), ax
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.add_subplot(**subplot_kw)
+    fig = Figure(figsize=check_figsize(figsize, default), layout="constrained")
+    return fig, fig.add_subplot()
 
 
 def _check_codings(codings, name: str = "codings") -> np.ndarray:
     """``(N, n_codings)`` finite numbers with N >= 1, returned as a float array."""
-    arr = np.asarray(codings) if not isinstance(codings, np.ndarray) else codings
+    arr = np.asarray(codings)
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be a 2-D array of numbers (N, n_codings), got {describe(codings)}")
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
@@ -129,8 +122,7 @@ def _check_codings(codings, name: str = "codings") -> np.ndarray:
 
 
 def _check_sigma(sigma, name: str) -> float:
-    if not (isinstance(sigma, (int, float, np.floating)) and not isinstance(sigma, bool)
-            and sigma > 0 and math.isfinite(sigma)):
+    if not _is_positive_number(sigma):
         raise ValueError(f"{name} must be a positive number, got {describe(sigma)}")
     return float(sigma)
 
@@ -138,15 +130,6 @@ def _check_sigma(sigma, name: str) -> float:
 def _check_autoencoder(autoencoder) -> None:
     if not isinstance(autoencoder, Autoencoder):
         raise TypeError(f"autoencoder must be an aelib Autoencoder, got {describe(autoencoder)}")
-
-
-def _check_cmap(cmap) -> Colormap:
-    if isinstance(cmap, Colormap):
-        return cmap
-    if isinstance(cmap, str) and cmap in matplotlib.colormaps:
-        return matplotlib.colormaps[cmap]
-    raise ValueError(f"cmap must be a matplotlib colormap or its name (e.g. 'inferno'), "
-                     f"got {describe(cmap)}")
 
 
 def _grid_figsize(n_rows: int, n_cols: int, height: int, width: int,
@@ -170,6 +153,33 @@ def _show_tile(ax: Axes, tile: np.ndarray) -> None:
     else:
         ax.imshow(tile, interpolation="nearest")
     ax.set_facecolor("black")
+
+
+def _show_rows(ax: Axes, rows: Sequence[np.ndarray], labels: Sequence[str]) -> None:
+    """Draw batches of n images as the rows of one grid, each row labelled on the left."""
+    n, h = rows[0].shape[:2]
+    _show_tile(ax, tile_images(np.concatenate(rows), len(rows), n))
+    ax.set_xticks([])
+    ax.set_yticks([(i + 0.5) * h - 0.5 for i in range(len(rows))], labels)
+    ax.tick_params(axis="y", length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def _check_classes(labels, n: int, n_classes) -> tuple[np.ndarray, int]:
+    """``n`` labels of classes ``0 .. n_classes - 1``, and ``n_classes``."""
+    labels = check_labels(labels, n, "labels", "codings")
+    n_classes = check_positive_int(n_classes, "n_classes")
+    if labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(f"labels must be classes in 0 .. {n_classes - 1} (n_classes={n_classes}), "
+                         f"got values in [{labels.min()}, {labels.max()}]")
+    return labels, n_classes
+
+
+def _class_colours(cmap: Colormap, n_classes: int) -> dict:
+    """``scatter`` keywords that give each class 0 .. n_classes - 1 its own band of ``cmap``."""
+    return {"cmap": cmap.resampled(n_classes),
+            "norm": BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes)}
 
 
 # --------------------------------------------------------------------------
@@ -209,10 +219,7 @@ def image_grid(
         raise ValueError(f"images must hold n_rows * n_cols = {n_rows} * {n_cols} = "
                          f"{n_rows * n_cols} images, got {describe(images)}")
     _check_channels(images, "images")
-    _check_ax(ax, figsize)
-    figsize = check_figsize(figsize, _grid_figsize(n_rows, n_cols, *images.shape[1:3]))
-
-    fig, ax = _figure_and_axes(ax, figsize)
+    fig, ax = _figure_and_axes(ax, figsize, _grid_figsize(n_rows, n_cols, *images.shape[1:3]))
     _show_tile(ax, tile_images(images, n_rows, n_cols))
     ax.set_axis_off()
     return fig
@@ -249,7 +256,7 @@ def plot_generated(
     n_cols = check_positive_int(n_cols, "n_cols")
     sigma = autoencoder.prior_sigma if sigma is None else _check_sigma(sigma, "sigma")
     _check_ax(ax, figsize)
-    check_figsize(figsize, (1.0, 1.0))
+    check_figsize(figsize, (1.0, 1.0))  # before generating; image_grid sizes the figure
     images = autoencoder.generate(n_rows * n_cols, sigma=float(sigma), seed=seed)
     return image_grid(images, n_rows, n_cols, ax=ax, figsize=figsize)
 
@@ -287,14 +294,14 @@ def plot_generated_comparison(
         _check_autoencoder(ae)
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")
-    panels = [ae.generate(n_rows * n_cols, sigma=ae.prior_sigma, seed=seed)
-              for ae in autoencoders.values()]
-    width, height = _grid_figsize(n_rows, n_cols, *panels[0].shape[1:3])
-    figsize = check_figsize(figsize, (width * len(panels), height + 0.6))
+    first = next(iter(autoencoders.values()))
+    width, height = _grid_figsize(n_rows, n_cols, *first.input_shape[:2])
+    figsize = check_figsize(figsize, (width * len(autoencoders), height + 0.6))
 
     fig = Figure(figsize=figsize, layout="constrained")
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, (title, ae), images in zip(axes, autoencoders.items(), panels):
+    axes = fig.subplots(1, len(autoencoders), squeeze=False)[0]
+    for ax, (title, ae) in zip(axes, autoencoders.items()):
+        images = ae.generate(n_rows * n_cols, sigma=ae.prior_sigma, seed=seed)
         image_grid(images, n_rows, n_cols, ax=ax)
         ax.set_title(f"{title}\nN(0, {ae.prior_sigma:g})", fontsize=_LABEL_SIZE - 2)
     return fig
@@ -323,28 +330,33 @@ def plot_reconstructions(
     originals = check_images(originals, "originals")
     reconstructions = check_images(reconstructions, "reconstructions")
     if originals.shape != reconstructions.shape:
-        raise ValueError(
-            "reconstructions must have the shape of originals, got "
-            f"{reconstructions.shape} for {originals.shape}"
-        )
+        raise ValueError(f"reconstructions must have the shape of originals, got "
+                         f"{reconstructions.shape} for {originals.shape}")
     _check_channels(originals, "originals")
-    _check_ax(ax, figsize)
     n, h, w, _ = originals.shape
-    figsize = check_figsize(figsize, _grid_figsize(2, n, h, w, extra_width=1.3))
-
-    fig, ax = _figure_and_axes(ax, figsize)
-    _show_tile(ax, tile_images(np.concatenate([originals, reconstructions]), 2, n))
-    ax.set_xticks([])
-    ax.set_yticks([h / 2 - 0.5, 3 * h / 2 - 0.5], ["original", "reconstruction"])
-    ax.tick_params(axis="y", length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    fig, ax = _figure_and_axes(ax, figsize, _grid_figsize(2, n, h, w, extra_width=1.3))
+    _show_rows(ax, [originals, reconstructions], ["original", "reconstruction"])
     return fig
 
 
 # --------------------------------------------------------------------------
 # codings: histograms and (kernel) PCA projections
 # --------------------------------------------------------------------------
+def _check_coords(coords, n_codings: int) -> list[int]:
+    """One coordinate index, or a non-empty sequence of them, each in ``0 .. n_codings - 1``."""
+    if isinstance(coords, (int, np.integer)):
+        coords = (coords,)
+    if not isinstance(coords, (Sequence, np.ndarray)) or isinstance(coords, str) or len(coords) == 0:
+        raise TypeError(f"coords must be a non-empty sequence of coordinate indices, got {describe(coords)}")
+    for i, c in enumerate(coords):
+        if isinstance(c, bool) or not isinstance(c, (int, np.integer)):
+            raise TypeError(f"coords[{i}] must be an integer index, got {describe(c)}")
+        if not 0 <= c < n_codings:
+            raise ValueError(f"coords[{i}] = {c} is out of range: codings have {n_codings} "
+                             f"coordinates, 0 .. {n_codings - 1}")
+    return list(coords)
+
+
 def plot_coding_histograms(
     codings: np.ndarray,
     coords: Sequence[int] = HISTOGRAM_COORDS,
@@ -373,18 +385,7 @@ def plot_coding_histograms(
         histogram (its bars' area sums to 1).
     """
     codings = _check_codings(codings)
-    n_codings = codings.shape[1]
-    if isinstance(coords, (int, np.integer)):
-        coords = (coords,)
-    if not isinstance(coords, (Sequence, np.ndarray)) or isinstance(coords, str) or len(coords) == 0:
-        raise TypeError(f"coords must be a non-empty sequence of coordinate indices, got {describe(coords)}")
-    coords = list(coords)
-    for i, c in enumerate(coords):
-        if isinstance(c, bool) or not isinstance(c, (int, np.integer)):
-            raise TypeError(f"coords[{i}] must be an integer index, got {describe(c)}")
-        if not 0 <= c < n_codings:
-            raise ValueError(f"coords[{i}] = {c} is out of range: codings have {n_codings} "
-                             f"coordinates, 0 .. {n_codings - 1}")
+    coords = _check_coords(coords, codings.shape[1])
     bins = check_positive_int(bins, "bins")
     if normal_sigma is not None:
         normal_sigma = _check_sigma(normal_sigma, "normal_sigma")
@@ -417,13 +418,10 @@ def _check_projection(
     n_components = check_positive_int(n_components, "n_components")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    n, d = codings.shape
-    limit = min(n, d) if method == "pca" else n
-    if n_components > limit:
-        raise ValueError(
-            f"n_components must be at most {limit} for method={method!r} with codings of "
-            f"shape {codings.shape}, got {n_components}"
-        )
+    # PCA refuses too many components itself; KernelPCA would return fewer without a word
+    if method == "kernel_pca" and n_components > len(codings):
+        raise ValueError(f"n_components must be at most the number of codings ({len(codings)}) "
+                         f"for method='kernel_pca', got {n_components}")
     if method == "pca":
         if kernel_params:
             raise TypeError(f"kernel parameters {sorted(kernel_params)} only apply to "
@@ -482,9 +480,8 @@ def project_codings(
         gamma: kernel coefficient for rbf, poly, sigmoid, laplacian and chi2
             (``None``: 1 / n_codings).
         degree: the polynomial kernel's degree.
-        eigen_solver: KernelPCA's solver. The default ``"randomized"`` is much
-            faster than ``"dense"`` on thousands of codings and gives the same
-            components to about 1e-5.
+        eigen_solver: KernelPCA's solver (the default ``"randomized"`` is far
+            faster than ``"dense"`` on thousands of codings).
         seed: seeds the randomized / arpack solvers.
         **kernel_params: ``coef0`` (poly and sigmoid), or keywords for a
             callable kernel.
@@ -499,6 +496,38 @@ def project_codings(
         codings, n_components, method, kernel, gamma, degree, eigen_solver, kernel_params
     )
     return _project(codings, n_components, method, kwargs, seed)
+
+
+def _check_axis_labels(axis_labels, n_components: int) -> Sequence[str]:
+    if axis_labels is None:
+        return ("$x$", "$y$", "$z$")[:n_components]
+    if (isinstance(axis_labels, str) or not isinstance(axis_labels, Sequence)
+            or len(axis_labels) != n_components or not all(isinstance(s, str) for s in axis_labels)):
+        raise ValueError(f"axis_labels must be {n_components} strings, got {describe(axis_labels)}")
+    return axis_labels
+
+
+def _scatter_projection(z: np.ndarray, labels: np.ndarray, cmap: Colormap, n_classes: int,
+                        axis_labels: Sequence[str], figsize: tuple[float, float]) -> Figure:
+    """Scatter 2 or 3 columns of projections coloured by class, with a discrete colour bar."""
+    if z.shape[1] == 2:
+        fig = Figure(figsize=figsize, layout="constrained")
+        ax = fig.add_subplot()
+    else:  # constrained layout shrinks an mplot3d Axes to a third of the width: place by hand
+        fig = Figure(figsize=figsize)
+        ax = fig.add_axes(_AXES_3D, projection="3d")
+        ax.set_box_aspect(_BOX_3D, zoom=_ZOOM_3D)
+    points = ax.scatter(*z.T, c=labels, **_class_colours(cmap, n_classes))
+    ax.set_xlabel(axis_labels[0], fontsize=_LABEL_SIZE)
+    if z.shape[1] == 2:
+        ax.set_ylabel(axis_labels[1], fontsize=_LABEL_SIZE, rotation=0)  # upright, as published
+        bar = fig.colorbar(points, ax=ax, ticks=np.arange(n_classes))
+    else:
+        ax.set_ylabel(axis_labels[1], fontsize=_LABEL_SIZE)
+        ax.set_zlabel(axis_labels[2], fontsize=_LABEL_SIZE)
+        bar = fig.colorbar(points, cax=fig.add_axes(_COLORBAR_3D), ticks=np.arange(n_classes))
+    bar.ax.tick_params(labelsize=_LABEL_SIZE)
+    return fig
 
 
 def plot_projection(
@@ -553,71 +582,32 @@ def plot_projection(
     codings, n_components, kwargs = _check_projection(
         codings, n_components, method, kernel, gamma, degree, eigen_solver, kernel_params
     )
-    labels = check_labels(labels, len(codings), "labels", "codings")
-    n_classes = check_positive_int(n_classes, "n_classes")
-    if labels.min() < 0 or labels.max() >= n_classes:
-        raise ValueError(f"labels must be classes in 0 .. {n_classes - 1} (n_classes={n_classes}), "
-                         f"got values in [{labels.min()}, {labels.max()}]")
+    labels, n_classes = _check_classes(labels, len(codings), n_classes)
     if n_components not in (2, 3):
         raise ValueError(f"n_components must be 2 or 3 to plot, got {n_components}")
-    cmap = _check_cmap(cmap)
+    cmap = matplotlib.colormaps.get_cmap(cmap)
     n_samples = check_positive_int(n_samples, "n_samples")
-    if axis_labels is None:
-        axis_labels = ("$x$", "$y$", "$z$")[:n_components]
-    elif (isinstance(axis_labels, str) or not isinstance(axis_labels, Sequence)
-          or len(axis_labels) != n_components or not all(isinstance(s, str) for s in axis_labels)):
-        raise ValueError(f"axis_labels must be {n_components} strings, got {describe(axis_labels)}")
+    if n_components > min(len(codings), n_samples):
+        raise ValueError(f"n_samples must be at least n_components ({n_components}), got "
+                         f"{n_samples} (codings hold {len(codings)})")
+    axis_labels = _check_axis_labels(axis_labels, n_components)
     if n_components == 2:
         default = _PROJECTION_2D
     else:
         default = _PCA_3D if method == "pca" else _PROJECTION_3D
     figsize = check_figsize(figsize, default)
 
-    n = len(codings)
-    if n_components > min(n, n_samples):
-        raise ValueError(f"n_samples must be at least n_components ({n_components}), got "
-                         f"{n_samples} (codings hold {n})")
-
     rng = np.random.default_rng(seed)
+    n = len(codings)
     idx = rng.choice(n, size=n_samples, replace=False) if n_samples < n else rng.permutation(n)
     solver_seed = int(rng.integers(2**31 - 1))
     z = _project(codings[idx], n_components, method, kwargs, solver_seed)
-
-    if n_components == 2:
-        fig = Figure(figsize=figsize, layout="constrained")
-        ax = fig.add_subplot()
-    else:  # constrained layout shrinks an mplot3d Axes to a third of the width: place by hand
-        fig = Figure(figsize=figsize)
-        ax = fig.add_axes(_AXES_3D, projection="3d")
-        ax.set_box_aspect(_BOX_3D, zoom=_ZOOM_3D)
-    colors = cmap.resampled(n_classes)
-    norm = BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes)
-    points = ax.scatter(*z.T, c=labels[idx], cmap=colors, norm=norm)
-    ax.set_xlabel(axis_labels[0], fontsize=_LABEL_SIZE)
-    if n_components == 2:
-        ax.set_ylabel(axis_labels[1], fontsize=_LABEL_SIZE, rotation=0)  # upright, as published
-        bar = fig.colorbar(points, ax=ax, ticks=np.arange(n_classes))
-    else:
-        ax.set_ylabel(axis_labels[1], fontsize=_LABEL_SIZE)
-        ax.set_zlabel(axis_labels[2], fontsize=_LABEL_SIZE)
-        bar = fig.colorbar(points, cax=fig.add_axes(_COLORBAR_3D), ticks=np.arange(n_classes))
-    bar.ax.tick_params(labelsize=_LABEL_SIZE)
-    return fig
+    return _scatter_projection(z, labels[idx], cmap, n_classes, axis_labels, figsize)
 
 
 # --------------------------------------------------------------------------
 # training history
 # --------------------------------------------------------------------------
-def _check_series(values, key: str) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"history[{key!r}] must be a list of numbers, got {describe(values)}") from err
-    if arr.ndim != 1 or len(arr) == 0:
-        raise ValueError(f"history[{key!r}] must be a non-empty list of numbers, got {describe(values)}")
-    return arr
-
-
 def plot_history(
     history,
     *,
@@ -642,17 +632,17 @@ def plot_history(
         raise TypeError(f"history must be a keras History or its .history dict, got {describe(history)}")
     if "loss" not in logs:
         raise ValueError(f"history must have a 'loss' entry, got keys {sorted(logs)}")
-    loss = _check_series(logs["loss"], "loss")
-    val = _check_series(logs["val_loss"], "val_loss") if "val_loss" in logs else None
+    # a diverged run's NaN losses are drawn as gaps, not refused
+    loss = check_scores(logs["loss"], "history['loss']", finite=False)
+    val = None
+    if "val_loss" in logs:
+        val = check_scores(logs["val_loss"], "history['val_loss']", finite=False)
     if val is not None and len(val) != len(loss):
         raise ValueError(f"history['val_loss'] must have one value per epoch ({len(loss)}), "
                          f"got {len(val)}")
     if log_y and (loss.min() <= 0 or (val is not None and val.min() <= 0)):
         raise ValueError("log_y=True needs positive losses, got a loss <= 0 in history")
-    _check_ax(ax, figsize)
-    figsize = check_figsize(figsize, _HISTORY)
-
-    fig, ax = _figure_and_axes(ax, figsize)
+    fig, ax = _figure_and_axes(ax, figsize, _HISTORY)
     epochs = np.arange(1, len(loss) + 1)
     marker = "o" if len(loss) <= 30 else None
     ax.plot(epochs, loss, marker=marker, label="training")
@@ -715,17 +705,39 @@ def plot_denoising(
     rows.append(clean)
     _check_channels(clean, "clean")
     n, h, w, _ = clean.shape
-    labels = ["noisy", *denoised, "clean"]
-    figsize = check_figsize(figsize, _grid_figsize(len(rows), n, h, w, extra_width=3.0))
-
-    fig, ax = _figure_and_axes(None, figsize)
-    _show_tile(ax, tile_images(np.concatenate(rows), len(rows), n))
-    ax.set_xticks([])
-    ax.set_yticks([(i + 0.5) * h - 0.5 for i in range(len(rows))], labels)
-    ax.tick_params(axis="y", length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    fig, ax = _figure_and_axes(None, figsize, _grid_figsize(len(rows), n, h, w, extra_width=3.0))
+    _show_rows(ax, rows, ["noisy", *denoised, "clean"])
     return fig
+
+
+def _score_histogram(ax: Axes, label: str, scores: np.ndarray, flags: np.ndarray, bins: int,
+                     threshold: float | None) -> None:
+    """Normal and anomalous images' scores, log-spaced bins, and the threshold if given."""
+    edges = np.geomspace(scores.min(), scores.max(), bins + 1)
+    ax.hist(scores[~flags], edges, density=True, alpha=0.6, color="tab:blue", label="normal")
+    ax.hist(scores[flags], edges, density=True, alpha=0.6, color="tab:red", label="anomalous")
+    if threshold is not None:
+        ax.axvline(threshold, color="black", ls="--", lw=1, label="mean + 1 std")
+    ax.set_xscale("log")
+    ax.set_title(label)
+    ax.set_xlabel("reconstruction error (MSE)")
+    ax.set_yticks([])
+    ax.legend(fontsize=8, frameon=False)
+
+
+def _roc_panel(ax: Axes, scores: Mapping[str, np.ndarray], flags: np.ndarray) -> None:
+    """Each model's ROC curve, its AUC in the legend, and the chance diagonal."""
+    from sklearn.metrics import roc_curve
+
+    for label, s in scores.items():
+        fpr, tpr, _ = roc_curve(flags, s)
+        ax.plot(fpr, tpr, label=f"{label} (AUC {roc_auc(s, flags):.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title("ROC")
+    ax.set_aspect("equal")
+    ax.legend(fontsize=8, loc="lower right")
 
 
 def plot_anomaly(
@@ -753,50 +765,24 @@ def plot_anomaly(
         legend gives each curve's AUC).
     """
     scores = _check_named_arrays(scores, "scores", "(N,) scores")
-    flags = np.asarray(is_anomaly)
-    if flags.ndim != 1 or flags.dtype.kind not in "biu":
-        raise ValueError(f"is_anomaly must be a 1-D array of booleans, got {describe(flags)}")
-    flags = flags.astype(bool)
-    if flags.all() or not flags.any():
-        raise ValueError("is_anomaly must flag some images as anomalies and some as normal")
     arrays = {}
     for label, s in scores.items():
-        s = np.asarray(s, dtype=np.float64)
-        if s.shape != flags.shape:
-            raise ValueError(f"scores[{label!r}] must have one score per flag of is_anomaly "
-                             f"({len(flags)}), got {describe(s)}")
-        if not (np.isfinite(s).all() and s.min() > 0):
-            raise ValueError(f"scores[{label!r}] must be finite and positive (a log axis), "
+        name = f"scores[{label!r}]"
+        s = check_scores(s, name)
+        flags = check_flags(is_anomaly, len(s), name, both_classes=True)
+        if s.min() <= 0:
+            raise ValueError(f"{name} must be finite and positive (a log axis), "
                              f"got values in [{s.min():g}, {s.max():g}]")
         arrays[label] = s
     thresholds = {} if thresholds is None else _check_named_arrays(thresholds, "thresholds", "float")
     bins = check_positive_int(bins, "bins")
     figsize = check_figsize(figsize, (4.0 * (len(arrays) + 1), 3.6))
-    from sklearn.metrics import roc_auc_score, roc_curve
 
     fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(1, len(arrays) + 1, squeeze=False)[0]
     for ax, (label, s) in zip(axes, arrays.items()):
-        edges = np.geomspace(s.min(), s.max(), bins + 1)
-        ax.hist(s[~flags], edges, density=True, alpha=0.6, color="tab:blue", label="normal")
-        ax.hist(s[flags], edges, density=True, alpha=0.6, color="tab:red", label="anomalous")
-        if label in thresholds:
-            ax.axvline(thresholds[label], color="black", ls="--", lw=1, label="mean + 1 std")
-        ax.set_xscale("log")
-        ax.set_title(label)
-        ax.set_xlabel("reconstruction error (MSE)")
-        ax.set_yticks([])
-        ax.legend(fontsize=8, frameon=False)
-    roc = axes[-1]
-    for label, s in arrays.items():
-        fpr, tpr, _ = roc_curve(flags, s)
-        roc.plot(fpr, tpr, label=f"{label} (AUC {roc_auc_score(flags, s):.3f})")
-    roc.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
-    roc.set_xlabel("false positive rate")
-    roc.set_ylabel("true positive rate")
-    roc.set_title("ROC")
-    roc.set_aspect("equal")
-    roc.legend(fontsize=8, loc="lower right")
+        _score_histogram(ax, label, s, flags, bins, thresholds.get(label))
+    _roc_panel(axes[-1], arrays, flags)
     return fig
 
 
@@ -825,9 +811,7 @@ def plot_codings_sweep(
         if v.shape != (len(sizes),) or not (np.isfinite(v).all() and v.min() > 0):
             raise ValueError(f"mse[{label!r}] must hold {len(sizes)} positive numbers, one per "
                              f"size, got {describe(values)}")
-    _check_ax(ax, figsize)
-    figsize = check_figsize(figsize, _HISTORY)
-    fig, ax = _figure_and_axes(ax, figsize)
+    fig, ax = _figure_and_axes(ax, figsize, _HISTORY)
     for label, values in mse.items():
         ax.plot(sizes, values, marker="o", label=label)
     ax.set_xscale("log", base=2)
@@ -866,18 +850,11 @@ def plot_codings_2d(
     if codings.shape[1] != 2:
         raise ValueError(f"codings must have 2 columns (a 2-coding model), got {describe(codings)}; "
                          "project larger codings with plot_projection")
-    labels = check_labels(labels, len(codings), "labels", "codings")
-    n_classes = check_positive_int(n_classes, "n_classes")
-    if labels.min() < 0 or labels.max() >= n_classes:
-        raise ValueError(f"labels must be classes in 0 .. {n_classes - 1}, got values in "
-                         f"[{labels.min()}, {labels.max()}]")
-    cmap = _check_cmap(cmap)
-    _check_ax(ax, figsize)
-    figsize = check_figsize(figsize, _PROJECTION_2D)
-    fig, ax = _figure_and_axes(ax, figsize)
-    norm = BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes)
-    points = ax.scatter(codings[:, 0], codings[:, 1], c=labels, cmap=cmap.resampled(n_classes),
-                        norm=norm, s=3, alpha=0.7, linewidths=0)
+    labels, n_classes = _check_classes(labels, len(codings), n_classes)
+    cmap = matplotlib.colormaps.get_cmap(cmap)
+    fig, ax = _figure_and_axes(ax, figsize, _PROJECTION_2D)
+    points = ax.scatter(codings[:, 0], codings[:, 1], c=labels, s=3, alpha=0.7, linewidths=0,
+                        **_class_colours(cmap, n_classes))
     ax.set_xlabel("coding 1")
     ax.set_ylabel("coding 2")
     if title:

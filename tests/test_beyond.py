@@ -138,7 +138,7 @@ class TestAnomalyScores:
         assert all(e.shape == (50,) and (e >= 0).all() for e in errors)
         assert errors[0].mean() > errors[1].mean() > errors[2].mean()
         assert aelib.pca_reconstruction_errors(x_fit, x_fit, 500).max() < 1e-8  # every component
-        with pytest.raises(ValueError, match="n_components must be at most 500"):
+        with pytest.raises(ValueError, match=r"n_components=501 must be between 0 and min\(n_samples, n_features\)=500"):
             aelib.pca_reconstruction_errors(x_fit, x, 501)
         with pytest.raises(ValueError, match=r"x must hold images of shape \(28, 28, 1\)"):
             aelib.pca_reconstruction_errors(x_fit, np.zeros((2, 14, 14, 1), np.float32))

@@ -190,7 +190,8 @@ class TestKnnAccuracy:
     @pytest.mark.parametrize(
         "kwargs, error, match",
         [
-            (dict(k=11), ValueError, r"k must be at most the number of train codings \(10\)"),
+            # scikit-learn's own check: k is its n_neighbors
+            (dict(k=11), ValueError, r"Expected n_neighbors <= n_samples_fit, but n_neighbors = 11, n_samples_fit = 10"),
             (dict(k=0), ValueError, "k must be an integer >= 1"),
             (dict(test_codings=np.zeros((4, 3))), ValueError, r"as many columns as train_codings \(2\)"),
             (dict(train_labels=np.zeros(9, int)), ValueError, "train_labels must have one label per row"),

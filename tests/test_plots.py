@@ -328,8 +328,8 @@ class TestProjection:
         # KernelPCA's own parameters are checked by scikit-learn, which names them
         with pytest.raises(ValueError, match="'kernel' parameter of KernelPCA"):
             plots.project_codings(codings, kernel="gaussian")
-        with pytest.raises(ValueError, match="n_components must be at most 16"):
-            plots.project_codings(codings, 17, method="pca")
+        with pytest.raises(ValueError, match=r"n_components=17 must be between 0 and min\(n_samples, n_features\)=16"):
+            plots.project_codings(codings, 17, method="pca")  # scikit-learn's PCA checks it
         with pytest.raises(ValueError, match="'gamma' parameter of KernelPCA"):
             plots.project_codings(codings, gamma=-1.0)
         with pytest.raises(TypeError, match="unknown kernel parameters"):
@@ -415,7 +415,7 @@ class TestProjection:
     def test_other_bad_arguments_are_named(self, codings, labels):
         with pytest.raises(ValueError, match="n_components must be 2 or 3 to plot"):
             plots.plot_projection(codings, labels, n_components=4)
-        with pytest.raises(ValueError, match="cmap must be a matplotlib colormap"):
+        with pytest.raises(ValueError, match="'not-a-map' is not a valid value for cmap"):  # matplotlib's
             plots.plot_projection(codings, labels, cmap="not-a-map")
         with pytest.raises(ValueError, match="n_samples must be an integer >= 1"):
             plots.plot_projection(codings, labels, n_samples=0)
