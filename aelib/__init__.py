@@ -60,9 +60,9 @@ from .plots import (
     project_codings,
 )
 from .saving import load_autoencoder
+from .batches import add_noise
 from .training import (
     ReconstructionRecorder,
-    add_noise,
     evaluate,
     reconstruction_errors,
     reconstruction_frame,

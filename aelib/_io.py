@@ -122,7 +122,9 @@ def folder_lock(folder: str | os.PathLike, *, shared: bool = False) -> Iterator[
 
 def backend_neutral(config):
     """A saved model's config (``config.json`` of a ``.keras`` file, parsed) with
-    every backend's own optimizer class named as the public ``keras.optimizers`` one.
+    every backend's own optimizer class named as the public ``keras.optimizers``
+    one, and Keras's defaults for how to run it (``jit_compile="auto"``, one
+    step per execution), which the loading backend resolves for itself.
 
     Under PyTorch, ``compile`` swaps ``keras.optimizers.Adam`` for PyTorch's
     subclass, and ``model.save`` records that class's module; loading such a
@@ -137,6 +139,9 @@ def backend_neutral(config):
     config = {key: backend_neutral(value) for key, value in config.items()}
     if _BACKEND_OPTIMIZER.match(str(config.get("module", ""))):
         config.update(module="keras.optimizers", registered_name=None)
+    compiled = config.get("compile_config")  # how to run it is the loading backend's choice
+    if isinstance(compiled, dict) and compiled:  # ({} for a part that was never compiled)
+        compiled.update(jit_compile="auto", steps_per_execution=1)
     return config
 
 

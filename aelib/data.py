@@ -157,23 +157,6 @@ def check_labels(
 # --------------------------------------------------------------------------
 # scaling
 # --------------------------------------------------------------------------
-TENSOR_ALIGNMENT = 64  # bytes: what TensorFlow's CPU kernels require of a tensor's data
-
-
-def aligned_empty(shape, dtype=np.float32) -> np.ndarray:
-    """An uninitialised array whose data starts on a 64-byte boundary.
-
-    TensorFlow can then take it as a tensor without copying it
-    (``aelib.train`` does so with the training set); numpy itself only
-    promises 16 bytes.
-    """
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    raw = np.empty(nbytes + TENSOR_ALIGNMENT, np.uint8)
-    start = -raw.ctypes.data % TENSOR_ALIGNMENT
-    return raw[start : start + nbytes].view(dtype).reshape(shape)
-
-
 def prepare_images(x, name: str = "x") -> np.ndarray:
     """Scale any image batch to ``(N, H, W, C) float32`` in ``[0, 1]``.
 
@@ -184,8 +167,7 @@ def prepare_images(x, name: str = "x") -> np.ndarray:
 
     Returns:
         ``(N, H, W, C) float32`` in ``[0, 1]``; grey images get ``C = 1``, so
-        colour images (``C = 3``) flow through aelib the same way. Scaled
-        pixels come in a new array on a 64-byte boundary (:func:`aligned_empty`).
+        colour images (``C = 3``) flow through aelib the same way.
 
     Example:
         >>> import numpy as np
@@ -202,7 +184,7 @@ def prepare_images(x, name: str = "x") -> np.ndarray:
         x = x[..., np.newaxis]
     if x.dtype == np.uint8:
         check_images(x, name, unit_range=False)
-        return np.divide(x, np.float32(255.0), out=aligned_empty(x.shape), dtype=np.float32)
+        return np.divide(x, np.float32(255.0), dtype=np.float32)
     if x.dtype.kind == "f":
         return check_images(x, name)
     raise TypeError(f"{name} must be uint8 pixels or floats in [0, 1], got {describe(x)}")

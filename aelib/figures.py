@@ -42,7 +42,7 @@ from .plots import (
     plot_reconstructions,
 )
 from . import studies
-from .training import add_noise
+from .batches import add_noise
 from .vae import prior_codings
 
 __all__ = ["FIGURES", "FigureSpec", "regenerate", "select", "write_figure", "gallery"]

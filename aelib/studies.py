@@ -48,7 +48,8 @@ from .cache import MODELS, Run
 from .data import check_images, check_positive_int, check_seed, describe
 from .denoising import ClassicalDenoiser, image_mse, tune_classical
 from .models import Autoencoder
-from .training import add_noise, evaluate, reconstruction_errors, train
+from .batches import add_noise
+from .training import evaluate, reconstruction_errors, train
 
 __all__ = [
     "Recipe", "DENOISERS", "ONE_CLASS", "SWEEP", "DENOISE_SIGMAS", "FIGURE_SIGMA",

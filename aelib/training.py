@@ -16,9 +16,7 @@ Two recipes:
 
 Both train with Keras's own ``compile`` and ``fit`` (``keras.optimizers.Adam``,
 ``"mse"``) on any backend. What differs between backends is only how the
-batches reach ``fit`` (:func:`batches`): under TensorFlow a ``tf.data``
-pipeline over the training set held as one tensor, elsewhere a Python
-generator of numpy batches; the order of the images is the same.
+batches reach ``fit`` (:mod:`aelib.batches`); the order of the images is the same.
 """
 
 from __future__ import annotations
@@ -29,22 +27,16 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from .data import (
-    TENSOR_ALIGNMENT,
-    check_images,
-    check_positive_int,
-    check_seed,
-    describe,
-    tile_images,
-)
+from .batches import batches, check_sigma
+from .data import check_images, check_positive_int, check_seed, describe, tile_images
 from .devices import backend_name
 from .models import Autoencoder, predict
 
 __all__ = [
     "train",
+    "recipe_optimizer",
     "evaluate",
     "reconstruction_errors",
-    "add_noise",
     "ReconstructionRecorder",
     "spaced_steps",
     "EpochMSE",
@@ -52,8 +44,6 @@ __all__ = [
     "grid_frame",
     "to_uint8",
     "RECIPES",
-    "batches",
-    "epoch_order",
     "jit_compile",
 ]
 
@@ -68,44 +58,6 @@ FINAL_LR_FRACTION = 0.01
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """``[0, 1]`` floats to ``uint8`` 0..255 (rounded, clipped)."""
     return np.clip(np.rint(np.asarray(images) * 255.0), 0, 255).astype(np.uint8)
-
-
-def _check_sigma(sigma, name: str = "sigma") -> float:
-    """``sigma`` as a float >= 0 (a noise level), else raise."""
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number >= 0 (the noise's standard deviation), "
-                        f"got {describe(sigma)}")
-    if not (math.isfinite(sigma) and sigma >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {sigma!r}")
-    return float(sigma)
-
-
-def _noisy(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    noise = rng.standard_normal(x.shape, dtype=np.float32)
-    return np.clip(x + np.float32(sigma) * noise, 0.0, 1.0)
-
-
-def add_noise(x: np.ndarray, sigma: float, seed: int | None = None) -> np.ndarray:
-    """Images with Gaussian noise of standard deviation ``sigma``, clipped to [0, 1].
-
-    Args:
-        x: ``(N, H, W, C)`` float32 in [0, 1].
-        sigma: the noise's standard deviation (>= 0; 0 returns a copy).
-        seed: seeds the noise (``None``: fresh noise each call).
-
-    Returns:
-        ``(N, H, W, C)`` float32 in [0, 1], a new array.
-
-    Example:
-        >>> import numpy as np
-        >>> noisy = add_noise(np.full((2, 28, 28, 1), 0.5, np.float32), 0.4, seed=0)
-        >>> noisy.shape, bool(noisy.min() >= 0 and noisy.max() <= 1)
-        ((2, 28, 28, 1), True)
-    """
-    x = check_images(x, "x")
-    sigma = _check_sigma(sigma)
-    seed = check_seed(seed)
-    return _noisy(x, sigma, np.random.default_rng(seed))
 
 
 def grid_frame(images: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:
@@ -331,142 +283,19 @@ def _steps_per_execution(steps: int, marks: Sequence[int]) -> int:
     return 1
 
 
-def _set_execution(model: keras.Model, n: int, jit: bool | None) -> None:
-    """Run ``n`` steps per execution, and with XLA where ``jit`` is True (None:
-    as compiled). Set on the compiled model rather than passed to ``compile``,
-    so that a saved file's compile settings stay Keras's defaults for
-    whichever backend loads it."""
-    jit = model.jit_compile if jit is None else jit
-    if model.steps_per_execution != n or model.jit_compile != jit:
-        model.steps_per_execution = n
-        model.jit_compile = jit
-        model.train_function = model.test_function = model.predict_function = None  # traced again
-
-
-def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
-    """The order in which epoch ``epoch`` visits ``n`` images: a permutation of
-    ``0..n-1`` seeded by ``(seed, epoch)``, the same on every backend."""
-    return np.random.default_rng([seed, epoch]).permutation(n)
-
-
-def batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int, noise: float = 0.0):
-    """``epochs`` epochs of shuffled ``(x, x)`` batches, for ``model.fit``.
-
-    With ``noise > 0`` the inputs get fresh Gaussian noise of that standard
-    deviation, clipped to [0, 1], and the targets stay clean:
-    ``(noisy batch, batch)``. The noise is seeded by ``seed`` and changes
-    from epoch to epoch (numpy's generator on the stock path, TensorFlow's
-    stateless normal in the ``tf.data`` pipeline: both seeded, not the same
-    numbers).
-
-    Each epoch visits every image once, in the order :func:`epoch_order`
-    gives; the last batch of an epoch is smaller when ``batch_size`` does not
-    divide ``len(x)``. ``model.fit`` keeps one iterator over all epochs (it
-    is given ``steps_per_epoch``). Under TensorFlow the batches come from a
-    ``tf.data`` pipeline (:func:`_tf_batches`), elsewhere from a generator.
-    """
-    if seed is None:  # a fresh order per call, unless numpy's global seed was set
-        seed = int(np.random.randint(0, 2**31 - 1))
-    if backend_name() == "tensorflow":
-        return _tf_batches(x, batch_size, seed, epochs, noise)
-    return _numpy_batches(x, batch_size, seed, epochs, noise)
-
-
-#: the third word of the noise generator's seed: keeps its stream apart from the shuffling's
-_NOISE_STREAM = 1
-
-
-def _numpy_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise: float = 0.0):
-    """The stock path: a generator of numpy batches, one gather per batch."""
-    for epoch in range(epochs):
-        order = epoch_order(len(x), seed, epoch)
-        rng = np.random.default_rng([seed, epoch, _NOISE_STREAM]) if noise else None
-        for start in range(0, len(x), batch_size):
-            batch = x[order[start : start + batch_size]]
-            yield (_noisy(batch, noise, rng) if noise else batch), batch
-
-
-def _as_tensor(x: np.ndarray):
-    """``x`` as a TensorFlow tensor, sharing its memory where that is safe.
-
-    ``tf.convert_to_tensor`` always copies a numpy array, and fresh memory
-    for a copy of the full training set (188 MB) is slow to fault in. A
-    C-contiguous array starting on a 64-byte boundary (as
-    :func:`aelib.prepare_images` makes them) goes through DLPack instead,
-    without a copy. Anything else is copied: TensorFlow's kernels abort the
-    process on a tensor that is not aligned.
-    """
-    import tensorflow as tf
-
-    if x.flags.c_contiguous and x.flags.writeable and x.ctypes.data % TENSOR_ALIGNMENT == 0:
-        try:
-            return tf.experimental.dlpack.from_dlpack(x.__dlpack__())
-        except (AttributeError, BufferError, TypeError, ValueError):  # an old numpy, an odd array
-            pass
-    return tf.convert_to_tensor(x)
-
-
-def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise: float = 0.0):
-    """The TensorFlow backend's path: a ``tf.data`` pipeline of the same batches.
-
-    ``x`` becomes one tensor (:func:`_as_tensor`); the epochs' orders are
-    computed up front (4 bytes per image and epoch) and cut into batches, and
-    each batch is one ``tf.gather`` while the previous batches train
-    (``prefetch``). Keras's own path for numpy arrays slices and copies the
-    arrays batch by batch in Python instead (see docs/benchmarks.md).
-    """
-    import tensorflow as tf
-
-    images = _as_tensor(x)
-    orders = np.stack([epoch_order(len(x), seed, e) for e in range(epochs)]).astype(np.int32)
-    full, rest = divmod(len(x), batch_size)
-
-    def epoch_batches(order):
-        cut = full * batch_size
-        batches = tf.data.Dataset.from_tensor_slices(tf.reshape(order[:cut], (full, batch_size)))
-        if rest:
-            batches = batches.concatenate(tf.data.Dataset.from_tensors(order[cut:]))
-        return batches
-
-    def gather(batch):
-        batch = tf.gather(images, batch)
-        return batch, batch
-
-    def gather_noisy(step, batch):  # fresh noise for every batch of every epoch
-        batch = tf.gather(images, batch)
-        noise_seed = tf.stack([tf.constant(seed, tf.int64), step])
-        noisy = batch + noise * tf.random.stateless_normal(tf.shape(batch), noise_seed)
-        return tf.clip_by_value(noisy, 0.0, 1.0), batch
-
-    # A batch is one small gather: a plain map with two batches in flight
-    # keeps up with training. tf.data's autotuner stays off: at the end of a
-    # call the iterator waited for its thread's timed sleep, now and then for
-    # seconds with both cores idle. So do the default graph rewrites, which
-    # serialized the captured training set, a second copy of it per call
-    # (both measured in docs/benchmarks.md).
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    options.experimental_optimization.apply_default_optimizations = False
-    dataset = tf.data.Dataset.from_tensor_slices(orders).flat_map(epoch_batches)
-    dataset = dataset.enumerate().map(gather_noisy) if noise else dataset.map(gather)
-    return dataset.prefetch(2).with_options(options)
-
-
-def jit_compile(model: keras.Model) -> bool | None:
+def jit_compile(model: keras.Model) -> bool | str:
     """Whether :func:`train` runs ``model`` with XLA: ``True`` for a model
-    without convolutions under TensorFlow, ``None`` (as compiled: Keras's
-    ``"auto"``) otherwise.
+    without convolutions under TensorFlow, else Keras's ``"auto"``.
 
-    Keras's ``"auto"`` leaves XLA off under TensorFlow on a CPU. For the dense
-    models XLA fuses each step, Adam's updates included, and trained faster on
-    both CPU classes measured; for the conv model it was slower
-    (docs/benchmarks.md). JAX compiles with XLA anyway, and ``"auto"`` keeps
-    PyTorch eager.
+    ``"auto"`` leaves XLA off under TensorFlow on a CPU, and on for JAX; it
+    keeps PyTorch eager. For the dense models XLA fuses each step, Adam's
+    updates included, and measured faster; for the conv model it measured
+    slower (docs/benchmarks.md).
     """
     if backend_name() != "tensorflow":
-        return None
+        return "auto"
     convolutional = any(isinstance(layer, keras.layers.Conv2D) for layer in _all_layers(model))
-    return None if convolutional else True
+    return "auto" if convolutional else True
 
 
 def _all_layers(model):
@@ -480,12 +309,44 @@ def _all_layers(model):
             yield from _all_layers(part)
 
 
-def _optimizer(recipe: str, total_steps: int, learning_rate: float | None):
+def _changed(model: keras.Model, execution: dict) -> bool:
+    """Whether ``model`` runs otherwise than ``execution`` asks (``"auto"``: as it
+    is). Compiling again traces the training step again, so only then."""
+    return any(value != "auto" and getattr(model, key) != value for key, value in execution.items())
+
+
+def recipe_optimizer(recipe: str, total_steps: int, learning_rate: float | None = None):
+    """The recipe's optimizer: Adam at a constant 1e-3 (``"article"``), or Adam
+    whose learning rate decays from 4e-3 along a cosine over ``total_steps``
+    (``"aelib"``); ``learning_rate`` replaces the (peak) rate."""
     if recipe == "article":
         return keras.optimizers.Adam(1e-3 if learning_rate is None else learning_rate)
     peak = PEAK_LEARNING_RATE if learning_rate is None else learning_rate
     schedule = keras.optimizers.schedules.CosineDecay(peak, total_steps, alpha=FINAL_LR_FRACTION)
     return keras.optimizers.Adam(schedule)
+
+
+def _check_training(autoencoder, x, validation_data, snapshots, recipe, learning_rate, noise):
+    """``train``'s arguments checked up front: ``(x, validation_data, noise)``."""
+    if not isinstance(autoencoder, Autoencoder):
+        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {describe(autoencoder)}")
+    shape = autoencoder.input_shape
+    x = check_images(x, "x", shape=shape)
+    if validation_data is not None:
+        validation_data = check_images(validation_data, "validation_data", shape=shape)
+    if snapshots is not None:
+        if not isinstance(snapshots, ReconstructionRecorder):
+            raise TypeError(f"snapshots must be a ReconstructionRecorder, got {describe(snapshots)}")
+        if snapshots.images.shape[1:] != shape:
+            raise ValueError(f"snapshots images must have the model's input shape {shape}, "
+                             f"got {describe(snapshots.images)}")
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
+    if learning_rate is not None and not (
+        isinstance(learning_rate, (int, float)) and 0 < learning_rate and math.isfinite(learning_rate)
+    ):
+        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+    return x, validation_data, 0.0 if noise is None else check_sigma(noise, "noise")
 
 
 def train(
@@ -503,28 +364,29 @@ def train(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = 2,
 ) -> keras.callbacks.History:
-    """Train an autoencoder to reconstruct ``x`` (MSE loss, Adam).
+    """Train an autoencoder to reconstruct ``x``: the recipe, then ``compile`` and ``fit``.
 
-    The first call compiles the model with the recipe's optimizer; later calls
-    continue with the same optimizer state. For speed, up to 50 steps run per
-    execution (``steps_per_execution``; one under PyTorch, which allows no
-    more), chosen so that epochs and the recorder's frames fall on execution
-    boundaries; callbacks' batch hooks therefore run once per execution, not
-    once per step.
+    On a fresh model the recipe starts it: with ``"aelib"`` the decoder's
+    output bias at the mean image of ``x``, and Adam with a cosine decay
+    (:func:`recipe_optimizer`). Later calls go on with the same optimizer and
+    its state. Each call compiles with several training steps per execution
+    (``steps_per_execution``, chosen so that epochs and the recorder's frames
+    fall on execution boundaries; one under PyTorch) and XLA where it is
+    faster (:func:`jit_compile`), then fits on :func:`aelib.batches.batches`.
 
     Args:
         autoencoder: from :func:`dense_autoencoder` or :func:`conv_autoencoder`.
         x: ``(N, H, W, C)`` float32 in [0, 1], the model's input shape.
         epochs, batch_size: integers >= 1.
-        validation_data: test images (same shape rules) scored after each
-            epoch as ``val_loss``.
+        validation_data: images (same shape rules) scored after each epoch as
+            ``val_loss``.
         snapshots: a :class:`ReconstructionRecorder` to fill with frames.
-        seed: makes the run repeatable on the same machine (weight order of
-            shuffling; build the model with the same ``seed`` too).
-        recipe: ``"aelib"`` (default, robust) or ``"article"`` (literal).
+        seed: makes the run repeatable on the same machine (the order of the
+            batches; build the model with the same ``seed`` too).
+        recipe: ``"aelib"`` (default) or ``"article"`` (Adam's defaults, no bias).
         learning_rate: Adam's (peak) learning rate; the recipe's by default.
         noise: train a denoising autoencoder: the inputs get Gaussian noise
-            of this standard deviation (clipped to [0, 1], fresh every epoch,
+            of this standard deviation (clipped to [0, 1], fresh every batch,
             seeded by ``seed``) and the targets are the clean ``x``. ``None``
             or 0: plain reconstruction. ``validation_data`` stays clean.
         callbacks: more Keras callbacks.
@@ -539,52 +401,33 @@ def train(
         >>> ae = dense_autoencoder(seed=0)  # doctest: +SKIP
         >>> history = train(ae, data.x_train, epochs=2, batch_size=200, seed=0)  # doctest: +SKIP
     """
-    if not isinstance(autoencoder, Autoencoder):
-        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {describe(autoencoder)}")
-    shape = autoencoder.input_shape
-    x = check_images(x, "x", shape=shape)
+    x, validation_data, noise = _check_training(autoencoder, x, validation_data, snapshots,
+                                                recipe, learning_rate, noise)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    if validation_data is not None:
-        validation_data = check_images(validation_data, "validation_data", shape=shape)
-    if snapshots is not None:
-        if not isinstance(snapshots, ReconstructionRecorder):
-            raise TypeError(
-                f"snapshots must be a ReconstructionRecorder, got {describe(snapshots)}"
-            )
-        if snapshots.images.shape[1:] != shape:
-            raise ValueError(
-                f"snapshots images must have the model's input shape {shape}, "
-                f"got {describe(snapshots.images)}"
-            )
-    if recipe not in RECIPES:
-        raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
     seed = check_seed(seed)
-    if learning_rate is not None and not (
-        isinstance(learning_rate, (int, float)) and 0 < learning_rate and math.isfinite(learning_rate)
-    ):
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
-    noise = 0.0 if noise is None else _check_sigma(noise, "noise")
-
     model = autoencoder.model
     if seed is not None:
         keras.utils.set_random_seed(seed)
     steps = math.ceil(len(x) / batch_size)  # per epoch
-    if getattr(model, "optimizer", None) is None:  # a fresh model: set it up with the recipe
+    marks = snapshots.frame_steps(steps) if snapshots is not None else []
+    execution = {"steps_per_execution": _steps_per_execution(steps, marks),
+                 "jit_compile": jit_compile(model)}
+    optimizer = getattr(model, "optimizer", None)  # later calls: the same, its state kept
+    if optimizer is None:  # a fresh model: the recipe's start
         if recipe == "aelib":
             _set_output_bias(autoencoder, x)
-        model.compile(optimizer=_optimizer(recipe, epochs * steps, learning_rate), loss="mse")
-    marks = snapshots.frame_steps(steps) if snapshots is not None else []
-    _set_execution(model, _steps_per_execution(steps, marks), jit_compile(model))
-
-    cbs = list(callbacks) + ([snapshots] if snapshots is not None else [])
+        model.compile(optimizer=recipe_optimizer(recipe, epochs * steps, learning_rate),
+                      loss="mse", **execution)
+    elif _changed(model, execution):
+        model.compile(optimizer=optimizer, loss="mse", **execution)
     return model.fit(
         batches(x, batch_size, seed, epochs, noise),
         epochs=epochs,
         steps_per_epoch=steps,
-        shuffle=False,  # the pipeline shuffles
+        shuffle=False,  # the batches come shuffled
         validation_data=None if validation_data is None else (validation_data, validation_data),
-        callbacks=cbs,
+        callbacks=[*callbacks, *([snapshots] if snapshots is not None else [])],
         verbose=verbose,
     )
 

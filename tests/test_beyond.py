@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 import aelib
 from aelib import studies
 from aelib.cache import Run
-from aelib.training import batches, epoch_order
+from aelib.batches import batches, epoch_order
 
 
 @pytest.fixture(scope="module")

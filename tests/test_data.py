@@ -102,29 +102,17 @@ class TestPrepareImages:
         assert out.shape == (3, 32, 32, 3)
         np.testing.assert_allclose(out * 255, x, atol=1e-4)
 
-    def test_scaled_pixels_start_on_a_64_byte_boundary_with_the_same_values(self):
+    def test_scaled_pixels_keep_their_values(self):
         x = np.random.default_rng(1).integers(0, 256, (7, 5, 3), dtype=np.uint8)
-        for _ in range(5):  # numpy's own allocations are 16-byte aligned: try a few
-            out = aelib.prepare_images(x)
-            assert out.ctypes.data % 64 == 0 and out.flags.c_contiguous and out.flags.writeable
-            np.testing.assert_array_equal(out[..., 0], x.astype(np.float32) / np.float32(255))
+        out = aelib.prepare_images(x)
+        assert out.dtype == np.float32 and out.flags.c_contiguous and out.flags.writeable
+        np.testing.assert_array_equal(out[..., 0], x.astype(np.float32) / np.float32(255))
 
     def test_unit_floats_pass_through(self):
         x = np.linspace(0, 1, 2 * 4 * 4, dtype=np.float64).reshape(2, 4, 4)
         out = aelib.prepare_images(x)
         assert out.dtype == np.float32
         np.testing.assert_allclose(out[..., 0], x, rtol=1e-6)
-
-
-class TestAlignedEmpty:
-    @pytest.mark.parametrize("shape, dtype", [((3, 5), np.float32), ((0, 4), np.float32),
-                                              ((2, 3, 7), np.uint8), ((11,), np.float64)])
-    def test_shape_dtype_and_alignment(self, shape, dtype):
-        out = aelib.data.aligned_empty(shape, dtype)
-        assert out.shape == shape and out.dtype == dtype and out.flags.c_contiguous
-        assert out.size == 0 or out.ctypes.data % 64 == 0
-        out[...] = 1  # writable, and all of it is its own memory
-        assert out.sum() == out.size
 
 
 class TestTileImages:

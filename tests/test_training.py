@@ -65,8 +65,17 @@ class TestExecution:
         dense = [aelib.dense_autoencoder(), aelib.variational_autoencoder("dense")]
         conv = [aelib.conv_autoencoder(), aelib.variational_autoencoder("conv")]
         on_tf = keras.backend.backend() == "tensorflow"
-        assert [jit_compile(ae.model) for ae in dense] == [True if on_tf else None] * 2
-        assert [jit_compile(ae.model) for ae in conv] == [None] * 2
+        assert [jit_compile(ae.model) for ae in dense] == [True if on_tf else "auto"] * 2
+        assert [jit_compile(ae.model) for ae in conv] == ["auto"] * 2
+
+    def test_later_calls_keep_the_optimizer_and_its_state(self, sample):
+        ae = aelib.dense_autoencoder(seed=0)
+        aelib.train(ae, sample.x_train[:400], epochs=1, batch_size=100, seed=0, verbose=0)
+        optimizer, iterations = ae.model.optimizer, int(ae.model.optimizer.iterations)
+        aelib.train(ae, sample.x_train[:400], epochs=1, batch_size=200, seed=0, verbose=0)
+        assert ae.model.optimizer is optimizer
+        assert int(optimizer.iterations) == iterations + 2
+        assert ae.model.steps_per_execution == (1 if keras.backend.backend() == "torch" else 2)
 
     def test_a_conv_model_trains_without_xla_on_a_cpu(self, sample):
         ae = aelib.conv_autoencoder(seed=0)
@@ -82,66 +91,6 @@ class TestExecution:
         stock.compile(optimizer="adam", loss="mse")  # what Keras resolves by default on this backend
         assert config["jit_compile"] == stock.get_compile_config()["jit_compile"]
         assert config["steps_per_execution"] == 1
-
-
-class TestBatches:
-    """The input pipeline of aelib.train: every image once per epoch, in a new order."""
-
-    def epochs(self, n=23, batch_size=5, seed=0, epochs=3):
-        x = np.arange(n, dtype="float32").reshape(n, 1, 1, 1)
-        batches = [(np.asarray(a), np.asarray(b)) for a, b in aelib.training.batches(x, batch_size, seed, epochs)]
-        assert all(np.array_equal(a, b) for a, b in batches)  # inputs are the targets
-        per_epoch = -(-n // batch_size)
-        assert len(batches) == epochs * per_epoch
-        return [
-            [a.ravel().astype(int) for a, _ in batches[e * per_epoch : (e + 1) * per_epoch]]
-            for e in range(epochs)
-        ]
-
-    def test_each_epoch_is_a_permutation_in_full_batches_then_the_rest(self):
-        for batches in self.epochs():
-            assert [len(b) for b in batches] == [5, 5, 5, 5, 3]
-            assert sorted(np.concatenate(batches)) == list(range(23))
-
-    def test_orders_differ_between_epochs_and_repeat_with_the_seed(self):
-        orders = [np.concatenate(b) for b in self.epochs(seed=0)]
-        assert not np.array_equal(orders[0], orders[1]) and not np.array_equal(orders[1], orders[2])
-        assert all(np.array_equal(a, np.concatenate(b)) for a, b in zip(orders, self.epochs(seed=0)))
-        assert not np.array_equal(orders[0], np.concatenate(self.epochs(seed=1)[0]))
-
-    def test_fewer_images_than_a_batch(self):
-        assert [[len(b) for b in e] for e in self.epochs(n=3, epochs=2)] == [[3], [3]]
-
-    def test_tensorflow_pipeline_and_generator_give_the_same_batches(self):
-        pytest.importorskip("tensorflow")
-        x = np.arange(23, dtype="float32").reshape(23, 1, 1, 1)
-        tf_batches = [np.asarray(a) for a, _ in aelib.training._tf_batches(x, 5, 7, 3)]
-        np_batches = [a for a, _ in aelib.training._numpy_batches(x, 5, 7, 3)]
-        assert len(tf_batches) == len(np_batches) == 15
-        for a, b in zip(tf_batches, np_batches):
-            np.testing.assert_array_equal(a, b)
-
-    def test_aligned_training_sets_are_shared_and_others_copied(self):
-        pytest.importorskip("tensorflow")
-        aligned = aelib.data.aligned_empty((6, 4, 4, 1))
-        aligned[...] = 0.5
-        shifted = aelib.data.aligned_empty((6 * 16 + 4,))[4:].reshape(6, 4, 4, 1)  # 16 bytes off
-        shifted[...] = 0.5
-        strided = np.full((6, 4, 8, 1), 0.5, np.float32)[:, :, ::2]
-        for x, shared in ((aligned, True), (shifted, False), (strided, False)):
-            tensor = aelib.training._as_tensor(x)
-            x[0, 0, 0, 0] = 0.25  # seen through the tensor only if it shares the memory
-            assert (float(tensor[0, 0, 0, 0]) == 0.25) is shared
-            np.testing.assert_array_equal(np.asarray(tensor)[1:], x[1:])
-            x[0, 0, 0, 0] = 0.5
-
-    def test_runs_without_the_autotuner_and_without_graph_rewrites(self):
-        # Both cost whole seconds per call on a 2-core CPU (docs/benchmarks.md).
-        pytest.importorskip("tensorflow")
-        x = np.zeros((4, 1, 1, 1), "float32")
-        options = aelib.training._tf_batches(x, 2, 0, 1).options()
-        assert options.autotune.enabled is False
-        assert options.experimental_optimization.apply_default_optimizations is False
 
 
 @pytest.mark.backends  # also run under JAX and PyTorch in CI
