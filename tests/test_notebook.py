@@ -224,3 +224,18 @@ def test_quick_run_outputs_are_clean(executed):
     nb, _ = executed
     check_outputs(nb)
     check_pictures(nb)
+
+
+def test_worked_solutions_are_python():
+    """The exercises' worked solutions sit in markdown (inside <details>, so Run All
+    skips them); each ```python block there must at least be valid Python."""
+    import ast
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    blocks = [block for c in nb.cells if c.cell_type == "markdown"
+              for block in re.findall(r"```python\n(.*?)```", c.source, re.S)]
+    assert blocks, "expected at least one worked solution in a ```python block"
+    for block in blocks:
+        lines = block.splitlines()
+        indent = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
+        ast.parse("\n".join(line[indent:] for line in lines))
