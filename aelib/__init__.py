@@ -17,34 +17,28 @@ aelib runs on any Keras backend: it uses the one Keras picked
 (``KERAS_BACKEND`` or ``~/.keras/keras.json``) and never changes it.
 The command line, the figure registry, the model cache and the report load
 when first used: ``aelib.figures``, ``aelib.cache``, ``aelib.report``.
+The top level holds what the notebook uses, in the order of its story; the
+rest stays in its module (``aelib.metrics`` for the report's scores,
+``aelib.denoising`` for the classical filters, ``aelib.data.Dataset``,
+``aelib.vae.VAE``, ``aelib.diagrams.layer_table``...).
 """
 
 import importlib
 
 from ._version import __version__
-from .anomaly import (
-    ThresholdScores,
-    mean_std_threshold,
-    one_class_split,
-    pca_reconstruction_errors,
-    roc_auc,
-    threshold_scores,
+from .data import load_mnist, prepare_images
+from .models import Autoencoder, conv_autoencoder, dense_autoencoder
+from .diagrams import plot_conv_architecture, plot_dense_architecture
+from .saving import load_autoencoder
+from .training import (
+    ReconstructionRecorder,
+    evaluate,
+    reconstruction_errors,
+    spaced_steps,
+    to_uint8,
+    train,
 )
 from .animation import interpolation_frames, read_gif, save_gif
-from .data import Dataset, load_mnist, prepare_images, tile_images
-from .denoising import ClassicalDenoiser, classical_denoise, image_mse, tune_classical
-from .devices import native_bfloat16
-from .diagrams import layer_table, plot_conv_architecture, plot_dense_architecture
-from .metrics import (
-    GenerationScores,
-    digit_classifier,
-    digit_silhouette,
-    generation_scores,
-    knn_accuracy,
-    ks_normality,
-    train_digit_classifier,
-)
-from .models import Autoencoder, conv_autoencoder, dense_autoencoder
 from .plots import (
     image_grid,
     plot_anomaly,
@@ -57,21 +51,19 @@ from .plots import (
     plot_history,
     plot_projection,
     plot_reconstructions,
-    project_codings,
 )
-from .saving import load_autoencoder
+from .metrics import train_digit_classifier
+from .vae import prior_codings, variational_autoencoder
 from .batches import add_noise
-from .training import (
-    ReconstructionRecorder,
-    evaluate,
-    reconstruction_errors,
-    reconstruction_frame,
-    spaced_steps,
-    to_uint8,
-    train,
+from .denoising import image_mse, tune_classical
+from .anomaly import (
+    mean_std_threshold,
+    one_class_split,
+    pca_reconstruction_errors,
+    roc_auc,
+    threshold_scores,
 )
-from .vae import VAE, prior_codings, variational_autoencoder
-from ._notebook import register_figure_display
+from ._notebook import register_figure_display, setup_notebook
 
 register_figure_display()
 
@@ -94,61 +86,56 @@ def __getattr__(name):
 
 
 __all__ = [
+    # the data
+    "load_mnist",
+    "prepare_images",
+    # the models: the article's dense and convolutional autoencoders
     "Autoencoder",
-    "ClassicalDenoiser",
-    "ThresholdScores",
+    "dense_autoencoder",
+    "conv_autoencoder",
+    "plot_dense_architecture",
+    "plot_conv_architecture",
+    "load_autoencoder",
+    # training, and watching it learn
+    "train",
+    "evaluate",
+    "ReconstructionRecorder",
+    "spaced_steps",
+    "to_uint8",
+    "save_gif",
+    "read_gif",
+    # looking at the results
+    "image_grid",
+    "plot_history",
+    "plot_reconstructions",
+    # generating digits, and the coding space
+    "plot_generated",
+    "plot_coding_histograms",
+    "plot_projection",
+    "interpolation_frames",
+    # variational autoencoders
+    "variational_autoencoder",
+    "prior_codings",
+    "plot_generated_comparison",
+    "train_digit_classifier",
+    # beyond the article: denoising
     "add_noise",
-    "classical_denoise",
-    "codings_sweep",
+    "tune_classical",
     "image_mse",
-    "mean_std_threshold",
+    "plot_denoising",
+    # beyond the article: anomaly detection
+    "reconstruction_errors",
     "one_class_split",
     "pca_reconstruction_errors",
-    "plot_anomaly",
-    "plot_codings_2d",
-    "plot_codings_sweep",
-    "plot_denoising",
-    "reconstruction_errors",
     "roc_auc",
+    "mean_std_threshold",
     "threshold_scores",
-    "tune_classical",
-    "Dataset",
-    "GenerationScores",
-    "ReconstructionRecorder",
-    "VAE",
+    "plot_anomaly",
+    # beyond the article: how many codings
+    "codings_sweep",
+    "plot_codings_sweep",
+    "plot_codings_2d",
+    # notebook set-up, and the version
+    "setup_notebook",
     "__version__",
-    "conv_autoencoder",
-    "dense_autoencoder",
-    "digit_classifier",
-    "digit_silhouette",
-    "evaluate",
-    "generation_scores",
-    "image_grid",
-    "interpolation_frames",
-    "knn_accuracy",
-    "ks_normality",
-    "layer_table",
-    "load_autoencoder",
-    "load_mnist",
-    "native_bfloat16",
-    "plot_coding_histograms",
-    "plot_conv_architecture",
-    "plot_dense_architecture",
-    "plot_generated",
-    "plot_generated_comparison",
-    "plot_history",
-    "plot_projection",
-    "plot_reconstructions",
-    "prepare_images",
-    "prior_codings",
-    "project_codings",
-    "read_gif",
-    "reconstruction_frame",
-    "save_gif",
-    "spaced_steps",
-    "tile_images",
-    "to_uint8",
-    "train",
-    "train_digit_classifier",
-    "variational_autoencoder",
 ]

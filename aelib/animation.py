@@ -12,7 +12,7 @@ from PIL import Image, ImageSequence
 
 from ._io import atomic_path
 from .data import describe, check_images, check_positive_int
-from .models import Autoencoder
+from .models import Autoencoder, check_autoencoder
 from .training import grid_frame
 
 __all__ = ["save_gif", "read_gif", "interpolation_frames"]
@@ -115,7 +115,7 @@ def interpolation_frames(
 
     Returns:
         A list of ``uint8`` frames, ``(n_rows * H, n_cols * W)`` for grey
-        images (like :func:`~aelib.reconstruction_frame`), ``(.., .., C)``
+        images (like :func:`~aelib.training.reconstruction_frame`), ``(.., .., C)``
         otherwise; ready for :func:`save_gif`.
 
     Example:
@@ -123,8 +123,7 @@ def interpolation_frames(
         >>> frames = interpolation_frames(ae, sets, closed=True)  # doctest: +SKIP
         >>> save_gif(frames, "k_auto0_inter.gif", fps=7.5)  # doctest: +SKIP
     """
-    if not isinstance(autoencoder, Autoencoder):
-        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {describe(autoencoder)}")
+    check_autoencoder(autoencoder)
     steps = check_positive_int(steps, "steps")
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")

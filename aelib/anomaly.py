@@ -74,7 +74,7 @@ def one_class_split(data: Dataset, digit: int) -> tuple[np.ndarray, np.ndarray, 
     """One-class MNIST: the training images of one digit, and every test image.
 
     Args:
-        data: an :class:`aelib.Dataset` with digit labels.
+        data: an :class:`aelib.data.Dataset` with digit labels.
         digit: the normal class, 0..9.
 
     Returns:

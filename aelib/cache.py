@@ -449,8 +449,8 @@ def _number(info: dict, key: str, path: Path, lo: float, hi: float) -> float:
 
 
 def _check_digests(info: dict, files: dict[str, Path], record: Path) -> None:
-    """The files are the ones the record was written with (records without
-    digests, written before aelib kept them, are taken on trust)."""
+    """The files are the ones the record was written with (a record without
+    digests is taken on trust)."""
     digests = info.get("files")
     if digests is None:
         return

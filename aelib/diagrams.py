@@ -4,7 +4,7 @@ Both drawings are read off the model object itself, never hard-coded, so a
 model built with other sizes is drawn with its own sizes:
 
 * :func:`layer_table` lists an autoencoder's layers as plain records
-  (name, kind, output shape, units / filters / kernel, activation,
+  (name, layer type, output shape, units / filters / kernel, activation,
   parameters, encoder or decoder); both drawings are built from it.
 * :func:`plot_dense_architecture` (Figure 1) draws a dense autoencoder as
   columns of neurons joined by their connections, 784-250-16-320-784 for the
@@ -21,7 +21,7 @@ dpi=100)``.
 Example:
     >>> from aelib import dense_autoencoder
     >>> ae = dense_autoencoder()
-    >>> [r["units"] for r in layer_table(ae) if r["kind"] == "Dense"]
+    >>> [r["units"] for r in layer_table(ae) if r["layer_type"] == "Dense"]
     [250, 16, 320, 784]
     >>> fig = plot_dense_architecture(ae)
     >>> fig.savefig("k_auto0.png", dpi=100)  # doctest: +SKIP
@@ -43,7 +43,7 @@ from matplotlib.patches import Circle, FancyBboxPatch, Polygon, Rectangle
 
 from . import plots
 from .data import describe
-from .models import Autoencoder
+from .models import Autoencoder, check_autoencoder
 
 __all__ = [
     "LayerRecord",
@@ -64,7 +64,7 @@ class LayerRecord(TypedDict):
     """
 
     name: str  #: the Keras layer name (unique within its part only)
-    kind: str  #: the layer class: "InputLayer", "Dense", "Conv2D", "MaxPooling2D", ...
+    layer_type: str  #: the layer class: "InputLayer", "Dense", "Conv2D", "MaxPooling2D", ...
     part: str  #: "encoder" or "decoder"
     role: str  #: "input", "hidden", "codings" (encoder's output) or "output" (decoder's)
     output_shape: tuple  #: output shape without the batch axis, e.g. (28, 28, 4) or (250,)
@@ -106,7 +106,7 @@ def _record(layer, part: str, role: str) -> LayerRecord:
     filters = getattr(layer, "filters", None)
     return LayerRecord(
         name=layer.name,
-        kind=_keras_class(layer),
+        layer_type=_keras_class(layer),
         part=part,
         role=role,
         output_shape=shape,
@@ -134,7 +134,7 @@ def layer_table(autoencoder: Autoencoder) -> list[LayerRecord]:
         autoencoder: an :class:`~aelib.models.Autoencoder`, dense or conv.
 
     Returns:
-        A list of :class:`LayerRecord` dicts with keys ``name``, ``kind``,
+        A list of :class:`LayerRecord` dicts with keys ``name``, ``layer_type``,
         ``part``, ``role``, ``output_shape``, ``units``, ``filters``,
         ``kernel_size``, ``pool_size``, ``size``, ``activation`` and
         ``params``. The ``params`` sum to ``autoencoder.model.count_params()``.
@@ -150,11 +150,7 @@ def layer_table(autoencoder: Autoencoder) -> list[LayerRecord]:
         >>> sum(r["params"] for r in table)
         457370
     """
-    if not isinstance(autoencoder, Autoencoder):
-        raise TypeError(
-            "autoencoder must be an aelib Autoencoder (from dense_autoencoder(), "
-            f"conv_autoencoder() or load_autoencoder()), got {describe(autoencoder)}"
-        )
+    check_autoencoder(autoencoder)
     records: list[LayerRecord] = []
     for part, model in (("encoder", autoencoder.encoder), ("decoder", autoencoder.decoder)):
         last = "codings" if part == "encoder" else "output"
@@ -357,11 +353,11 @@ def _neuron_slots(width: int, widest: int, max_neurons: int) -> int:
 def _dense_columns(table: Sequence[LayerRecord]) -> list[dict]:
     """The neuron columns of a dense autoencoder (the input, then each Dense layer)."""
     spatial = [
-        f"{r['name']} ({r['kind']}, output {_shape_text(r['output_shape'])})"
+        f"{r['name']} ({r['layer_type']}, output {_shape_text(r['output_shape'])})"
         for r in table
-        if len(r["output_shape"]) != 1 and r["kind"] not in ("InputLayer", "Reshape")
+        if len(r["output_shape"]) != 1 and r["layer_type"] not in ("InputLayer", "Reshape")
     ]
-    dense = [r for r in table if r["kind"] == "Dense"]
+    dense = [r for r in table if r["layer_type"] == "Dense"]
     if spatial or not dense:
         what = ("layers with image-shaped outputs: " + ", ".join(spatial[:3])
                 if spatial else "no Dense layer")
@@ -530,7 +526,7 @@ _BLOCK_EDGE_SHADE = 0.3
 _BLOCK_LINEWIDTH = 0.7
 _ARROW_PROPS = {"arrowstyle": "-|>", "color": _FAINT, "lw": 0.8, "shrinkA": 0, "shrinkB": 0,
                 "mutation_scale": 7}
-_SHORT_KIND = {"InputLayer": "Input", "Conv2D": "Conv", "MaxPooling2D": "MaxPool",
+_SHORT_TYPE = {"InputLayer": "Input", "Conv2D": "Conv", "MaxPooling2D": "MaxPool",
                "UpSampling2D": "UpSample", "Conv2DTranspose": "ConvT",
                "AveragePooling2D": "AvgPool"}
 
@@ -540,12 +536,12 @@ def _pair(t: tuple[int, ...] | None) -> str:
 
 
 def _block_text(r: LayerRecord) -> tuple[str, str, str]:
-    """Three label lines of a block: kind, spec (filters@kernel, units, window), activation."""
-    kind = _SHORT_KIND.get(r["kind"], r["kind"])
+    """Three label lines of a block: layer type, spec (filters@kernel, units, window), activation."""
+    layer_type = _SHORT_TYPE.get(r["layer_type"], r["layer_type"])
     if r["role"] == "codings":
-        kind = "Codings"
+        layer_type = "Codings"
     elif r["role"] == "output":
-        kind = f"Output {kind.lower()}" if r["kind"] != "Reshape" else "Output"
+        layer_type = f"Output {layer_type.lower()}" if r["layer_type"] != "Reshape" else "Output"
     if r["filters"] is not None and r["kernel_size"] is not None:
         spec = f"{r['filters']}@{_pair(r['kernel_size'])}"
     elif r["units"] is not None:
@@ -553,7 +549,7 @@ def _block_text(r: LayerRecord) -> tuple[str, str, str]:
     else:
         spec = _pair(r["pool_size"] or r["size"])
     act = r["activation"]
-    return kind, spec, act if act and act != "linear" else ""
+    return layer_type, spec, act if act and act != "linear" else ""
 
 
 def _block_geometry(i: int, shape: tuple, maxima: tuple[float, float, float, float]) -> dict:
@@ -668,7 +664,7 @@ def plot_conv_architecture(
     through the encoder and grow back through the decoder. Vectors (Flatten,
     Dense) are flat bars whose height grows with the square root of their
     width. Above each block is its output shape (``"28×28×4"``); below it
-    the layer kind, its spec (``"4@5×5"`` for filters@kernel, units for Dense,
+    the layer type, its spec (``"4@5×5"`` for filters@kernel, units for Dense,
     the window for pooling/upsampling) and its activation. The encoder and
     decoder are shaded (blue, orange) with their parameter counts and the
     codings block is highlighted.
@@ -698,11 +694,11 @@ def plot_conv_architecture(
             with :func:`plot_dense_architecture`); bad ``figsize``.
     """
     table, figsize = _checked_table(autoencoder, figsize, ax)
-    if not any(r["kind"] in ("Conv2D", "Conv2DTranspose") for r in table):
+    if not any(r["layer_type"] in ("Conv2D", "Conv2DTranspose") for r in table):
         raise ValueError(
             "autoencoder must be a convolutional autoencoder (with Conv2D layers, as built "
             f"by conv_autoencoder()); got one with layers "
-            f"{', '.join(sorted({r['kind'] for r in table}))} and no Conv2D. "
+            f"{', '.join(sorted({r['layer_type'] for r in table}))} and no Conv2D. "
             "Draw dense models with plot_dense_architecture()."
         )
     frame, blocks, shape_y = _conv_layout(table)

@@ -148,7 +148,7 @@ def train_digit_classifier(
     PyTorch, which allows no more). Accuracy and time: docs/benchmarks.md.
 
     Args:
-        data: an :class:`aelib.Dataset` with digit labels 0..9.
+        data: an :class:`aelib.data.Dataset` with digit labels 0..9.
         epochs, batch_size: integers >= 1.
         learning_rate: Adam's peak learning rate.
         seed: seeds the weights and the shuffling (repeatable on one machine);

@@ -43,6 +43,7 @@ __all__ = [
     "conv_autoencoder",
     "predict",
     "check_input_shape",
+    "check_autoencoder",
     "CODINGS_SIGMA",
     "VAE_PRIOR_SIGMA",
 ]
@@ -356,6 +357,26 @@ def check_input_shape(input_shape, name: str = "input_shape") -> tuple[int, int,
             f"{name} must be (height, width, channels) with positive ints, got {input_shape!r}"
         )
     return tuple(int(s) for s in shape)
+
+
+def check_autoencoder(value, name: str = "autoencoder") -> Autoencoder:
+    """Return ``value`` if it is an :class:`Autoencoder`, else raise ``TypeError``.
+
+    The error names the argument, what it takes and what came instead, so a
+    Keras model passed where aelib's wrapper belongs (``ae.model`` for ``ae``)
+    is easy to spot.
+
+    >>> check_autoencoder("model", "ae")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: ae must be an aelib Autoencoder (from dense_autoencoder(), ...), got str 'model'
+    """
+    if not isinstance(value, Autoencoder):
+        raise TypeError(
+            f"{name} must be an aelib Autoencoder (from dense_autoencoder(), conv_autoencoder(), "
+            f"variational_autoencoder() or load_autoencoder()), got {describe(value)}"
+        )
+    return value
 
 
 def _check_units(units, name: str) -> tuple[int, ...]:

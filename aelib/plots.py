@@ -31,7 +31,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .anomaly import check_flags, check_scores, roc_auc
 from .data import describe, check_images, check_labels, check_positive_int, tile_images
-from .models import Autoencoder
+from .models import Autoencoder, check_autoencoder
 
 __all__ = [
     "image_grid", "plot_generated", "plot_generated_comparison", "plot_coding_histograms",
@@ -125,11 +125,6 @@ def _check_sigma(sigma, name: str) -> float:
     if not _is_positive_number(sigma):
         raise ValueError(f"{name} must be a positive number, got {describe(sigma)}")
     return float(sigma)
-
-
-def _check_autoencoder(autoencoder) -> None:
-    if not isinstance(autoencoder, Autoencoder):
-        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {describe(autoencoder)}")
 
 
 def _grid_figsize(n_rows: int, n_cols: int, height: int, width: int,
@@ -251,7 +246,7 @@ def plot_generated(
     Returns:
         The figure, one Axes with the ``(n_rows * H, n_cols * W)`` grid.
     """
-    _check_autoencoder(autoencoder)
+    check_autoencoder(autoencoder)
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")
     sigma = autoencoder.prior_sigma if sigma is None else _check_sigma(sigma, "sigma")
@@ -291,7 +286,7 @@ def plot_generated_comparison(
     for title, ae in autoencoders.items():
         if not isinstance(title, str):
             raise TypeError(f"autoencoders' keys must be str titles, got {describe(title)}")
-        _check_autoencoder(ae)
+        check_autoencoder(ae, f"autoencoders[{title!r}]")
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")
     first = next(iter(autoencoders.values()))

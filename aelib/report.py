@@ -45,9 +45,8 @@ from .metrics import (
     generation_scores,
     knn_accuracy,
     ks_normality,
-    train_digit_classifier,
 )
-from .models import Autoencoder
+from .models import Autoencoder, check_autoencoder
 from .training import evaluate
 from . import studies
 from .studies import AnomalyStudy, CodingsStudy, DenoisingStudy
@@ -175,7 +174,7 @@ class Beyond:
 
     def markdown(self) -> str:
         d, a, c = self.denoising, self.anomaly, self.codings
-        recipes = lambda r: "; ".join(f"{k}: {v}" for k, v in r.items())  # noqa: E731
+        plans = lambda r: "; ".join(f"{k}: {v}" for k, v in r.items())  # noqa: E731
         n_auc = len(a.digits)
         return "\n".join([
             "## Beyond the article: denoising",
@@ -186,7 +185,7 @@ class Beyond:
             f"seed {d.seed + 1}), and the filter with the lowest training MSE is the row's. The "
             "plain autoencoders are the table above's, fed the noisy digits; the denoising "
             "autoencoders are those trained models trained on with noisy inputs and clean "
-            f"targets, fresh noise every epoch ({recipes(d.recipes)}).",
+            f"targets, fresh noise every epoch ({plans(d.plans)}).",
             "",
             self.denoising_table(),
             "",
@@ -199,7 +198,7 @@ class Beyond:
             "## Beyond the article: anomaly detection (one-class MNIST)",
             "",
             f"For each digit, a dense and a conv autoencoder (16 codings) trained on that digit's "
-            f"training images only ({recipes(a.recipes)}), and PCA with 16 components fitted on "
+            f"training images only ({plans(a.plans)}), and PCA with 16 components fitted on "
             "the same images. Every test digit is scored by its reconstruction error; the other "
             f"digits are the anomalies. ROC AUC per normal digit ({n_auc} digit"
             f"{'s' if n_auc > 1 else ''}), and the mean:",
@@ -217,7 +216,7 @@ class Beyond:
             "## Beyond the article: how many codings",
             "",
             f"Test MSE on all {c.n_test:,} test digits against the number of codings, every size "
-            f"trained by the same recipe ({recipes(c.recipes)}); PCA fitted on the same training "
+            f"trained the same way ({plans(c.plans)}); PCA fitted on the same training "
             "images with as many components:",
             "",
             self.codings_table(),
@@ -349,9 +348,7 @@ def compare(
         raise TypeError("autoencoders must be a non-empty mapping of label -> Autoencoder, "
                         f"got {describe(autoencoders)}")
     for label, ae in autoencoders.items():
-        if not isinstance(ae, Autoencoder):
-            raise TypeError(f"autoencoders[{label!r}] must be an aelib Autoencoder, "
-                            f"got {describe(ae)}")
+        check_autoencoder(ae, f"autoencoders[{label!r}]")
     rows = tuple(measure_autoencoder(label, ae, data, classifier, seed=seed)
                  for label, ae in autoencoders.items())
     return Report(rows, float(classifier_accuracy), describe_data(data), seed, command)

@@ -1,7 +1,7 @@
 """Beyond the article: denoising, anomaly detection and how many codings.
 
 The three studies that ``aelib figures`` draws and ``aelib report`` tables,
-with the recipes they share. Every model goes through the model cache
+with the training plans (epochs, batch size, training images) they share. Every model goes through the model cache
 (:meth:`aelib.cache.Run.trained`), so the report reuses what the figures
 trained and a second run trains nothing.
 
@@ -19,11 +19,11 @@ trained and a second run trains nothing.
   mean + 1 std threshold on :data:`ANOMALY_DIGIT`.
 * How many codings (:func:`codings_study`): test MSE of the dense and conv
   models and of PCA for 2 to 64 codings, every size trained by the same
-  recipe on the first :data:`SWEEP` ``n_train`` training images.
+  plan on the first :data:`SWEEP` ``n_train`` training images.
 
-The recipes are shorter than the article's 50 / 10 epochs so that the new
-figures add at most about 150 s to a full ``aelib figures`` on a laptop-class
-CPU (docs/benchmarks.md); each table says its recipe.
+The plans are shorter than the article's 50 / 10 epochs so that the new
+figures stay a small part of a full ``aelib figures`` run (times in
+docs/benchmarks.md); each table says its plan.
 :func:`codings_sweep` runs the codings study on data of your own, without the
 cache.
 """
@@ -52,7 +52,7 @@ from .batches import add_noise
 from .training import evaluate, reconstruction_errors, train
 
 __all__ = [
-    "Recipe", "DENOISERS", "ONE_CLASS", "SWEEP", "DENOISE_SIGMAS", "FIGURE_SIGMA",
+    "TrainingPlan", "DENOISERS", "ONE_CLASS", "SWEEP", "DENOISE_SIGMAS", "FIGURE_SIGMA",
     "ANOMALY_DIGIT", "N_CODINGS", "CODINGS_SIZES", "QUICK_CODINGS_SIZES",
     "denoiser", "denoiser_recipe", "tuned_classical", "one_class_model", "sweep_model",
     "DenoisingStudy", "AnomalyStudy", "CodingsStudy",
@@ -61,9 +61,10 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """Epochs, batch size and training images of one study's models (aelib's
-    training recipe, :func:`aelib.train`); ``quick_*`` for ``--quick`` runs."""
+class TrainingPlan:
+    """Epochs, batch size and training images of one study's models, each
+    trained by :func:`aelib.train` with its default recipe; ``quick_*`` for
+    ``--quick`` runs."""
 
     epochs: int
     batch_size: int
@@ -87,24 +88,24 @@ FIGURE_SIGMA = 0.4
 DENOISE_TEST_IMAGES = 2000
 TUNE_IMAGES = 300
 QUICK_TUNE_IMAGES = 100
-#: the denoisers start from the article's trained models and train on with noise
-#: (fine-tuning): sigma 0.4, seed 0, validation MSE 0.0125 for the conv model after 3
-#: more epochs, against 0.0150 / 0.0134 for one trained from scratch for 5 / 8 epochs,
-#: in about a third of the time (docs/benchmarks.md)
-DENOISERS = {"dense": Recipe(epochs=5, batch_size=200, quick_epochs=1),
-             "conv": Recipe(epochs=3, batch_size=150, quick_epochs=1)}
-#: one-class MNIST: each model sees one digit's training images (~6,000 on full MNIST)
-ONE_CLASS = {"dense": Recipe(epochs=30, batch_size=200, quick_epochs=4),
-             "conv": Recipe(epochs=15, batch_size=150, quick_epochs=2)}
+#: the denoisers' training plans: they start from the article's trained models and
+#: train on with noise (fine-tuning), which denoises better than training from
+#: scratch in less time (docs/benchmarks.md, "Experiments for the denoisers' training plan")
+DENOISERS = {"dense": TrainingPlan(epochs=5, batch_size=200, quick_epochs=1),
+             "conv": TrainingPlan(epochs=3, batch_size=150, quick_epochs=1)}
+#: one-class MNIST's training plans: each model sees one digit's training images
+#: (~6,000 on full MNIST)
+ONE_CLASS = {"dense": TrainingPlan(epochs=30, batch_size=200, quick_epochs=4),
+             "conv": TrainingPlan(epochs=15, batch_size=150, quick_epochs=2)}
 #: the digit of the anomaly figure and of the threshold rule (fixed, not chosen on results)
 ANOMALY_DIGIT = 0
-#: the codings sweep
+#: the codings sweep: its sizes, and its models' training plans
 CODINGS_SIZES = (2, 4, 8, 16, 32, 64)
 QUICK_CODINGS_SIZES = (2, 8)
-SWEEP = {"dense": Recipe(epochs=15, batch_size=200, quick_epochs=2, n_train=10_000,
-                         quick_n_train=2_000),
-         "conv": Recipe(epochs=5, batch_size=150, quick_epochs=1, n_train=10_000,
-                        quick_n_train=2_000)}
+SWEEP = {"dense": TrainingPlan(epochs=15, batch_size=200, quick_epochs=2, n_train=10_000,
+                               quick_n_train=2_000),
+         "conv": TrainingPlan(epochs=5, batch_size=150, quick_epochs=1, n_train=10_000,
+                              quick_n_train=2_000)}
 #: what the quick run covers of the report's tables (the figures' models only)
 QUICK_SIGMAS = (FIGURE_SIGMA,)
 QUICK_DIGITS = (ANOMALY_DIGIT,)
@@ -116,18 +117,18 @@ def _kind(kind) -> str:
     return kind
 
 
-def _cached(run: Run, name: str, label: str, kind: str, recipe: Recipe, x: np.ndarray, *,
+def _cached(run: Run, name: str, label: str, kind: str, plan: TrainingPlan, x: np.ndarray, *,
             n_codings: int = N_CODINGS, noise: float | None = None,
             start: Autoencoder | None = None, start_config: dict | None = None,
             **settings) -> Autoencoder:
-    """The model of ``recipe`` trained on ``x``, through the run's cache; from the
+    """The model of ``plan`` trained on ``x``, through the run's cache; from the
     weights of ``start`` (whose cache config is ``start_config``) where given."""
     spec = MODELS[kind]
-    epochs = recipe.quick_epochs if run.quick else recipe.epochs
-    n = recipe.quick_n_train if run.quick else recipe.n_train
+    epochs = plan.quick_epochs if run.quick else plan.epochs
+    n = plan.quick_n_train if run.quick else plan.n_train
     x = x if n is None else x[:n]
     config = {"kind": kind, "n_codings": n_codings, "epochs": epochs,
-              "batch_size": recipe.batch_size, "n_train": len(x), "noise": noise,
+              "batch_size": plan.batch_size, "n_train": len(x), "noise": noise,
               "recipe": "aelib", "dtype_policy": spec.dtype_policy(), "start": start_config,
               **settings}
 
@@ -136,7 +137,7 @@ def _cached(run: Run, name: str, label: str, kind: str, recipe: Recipe, x: np.nd
         if start is not None:
             ae.model.set_weights(start.model.get_weights())
         began = time.perf_counter()
-        train(ae, x, epochs=epochs, batch_size=recipe.batch_size, seed=run.seed, noise=noise,
+        train(ae, x, epochs=epochs, batch_size=plan.batch_size, seed=run.seed, noise=noise,
               verbose=0)
         seconds = time.perf_counter() - began
         more = " more" if start is not None else ""
@@ -155,7 +156,7 @@ def tuned_classical(run: Run, sigma: float) -> list[ClassicalDenoiser]:
 
 
 def denoiser_recipe(kind: str, quick: bool, n_fit: int = 55_000) -> str:
-    """How the ``kind`` denoiser is trained, in words."""
+    """How the ``kind`` denoiser is trained (its :data:`DENOISERS` plan), in words."""
     r = DENOISERS[kind]
     return (f"{r.quick_epochs if quick else r.epochs} more epochs from the trained model, "
             f"batch {r.batch_size}, the first {n_fit:,} training images")
@@ -206,7 +207,7 @@ class DenoisingStudy:
     classical_test: dict[float, list[float]]
     n_test: int
     n_tune: int
-    recipes: dict[str, str]
+    plans: dict[str, str]
     seed: int
 
     def best_classical(self, sigma: float) -> tuple[ClassicalDenoiser, float]:
@@ -238,9 +239,9 @@ def denoising_study(run: Run, sigmas: Sequence[float] | None = None) -> Denoisin
             rows[f"plain {kind} autoencoder"].append(evaluate(plain[kind], noisy, targets=clean))
             rows[f"{kind} denoising autoencoder"].append(
                 evaluate(denoiser(run, kind, sigma), noisy, targets=clean))
-    recipes = {k: denoiser_recipe(k, run.quick, len(data.split_validation()[0]))
-               for k in ("dense", "conv")}
-    return DenoisingStudy(sigmas, rows, classical, classical_test, len(clean), n_tune, recipes,
+    plans = {k: denoiser_recipe(k, run.quick, len(data.split_validation()[0]))
+             for k in ("dense", "conv")}
+    return DenoisingStudy(sigmas, rows, classical, classical_test, len(clean), n_tune, plans,
                           run.seed)
 
 
@@ -258,7 +259,7 @@ class AnomalyStudy:
     scores: dict[str, np.ndarray]
     is_anomaly: np.ndarray
     thresholds: dict[str, ThresholdScores]
-    recipes: dict[str, str]
+    plans: dict[str, str]
     seed: int
 
     def mean_auc(self, label: str) -> float:
@@ -301,8 +302,8 @@ def anomaly_study(run: Run, digits: Sequence[int] | None = None) -> AnomalyStudy
     thresholds = {label: threshold_scores(test[label], is_anomaly,
                                           mean_std_threshold(train_[label]))
                   for label in test}
-    recipes = {k: ONE_CLASS[k].describe(run.quick) for k in ("dense", "conv")}
-    return AnomalyStudy(digits, auc, ANOMALY_DIGIT, test, is_anomaly, thresholds, recipes,
+    plans = {k: ONE_CLASS[k].describe(run.quick) for k in ("dense", "conv")}
+    return AnomalyStudy(digits, auc, ANOMALY_DIGIT, test, is_anomaly, thresholds, plans,
                         run.seed)
 
 
@@ -315,7 +316,7 @@ class CodingsStudy:
 
     sizes: tuple[int, ...]
     mse: dict[str, list[float]]
-    recipes: dict[str, str]
+    plans: dict[str, str]
     n_test: int
     seed: int
 
@@ -331,8 +332,8 @@ def codings_study(run: Run, sizes: Sequence[int] | None = None) -> CodingsStudy:
     x_fit = run.data.x_train[:n_train]
     mse["PCA"] = [float(pca_reconstruction_errors(x_fit, x_test, n, seed=run.seed).mean())
                   for n in sizes]
-    recipes = {k: SWEEP[k].describe(run.quick) for k in ("dense", "conv")}
-    return CodingsStudy(sizes, mse, recipes, len(x_test), run.seed)
+    plans = {k: SWEEP[k].describe(run.quick) for k in ("dense", "conv")}
+    return CodingsStudy(sizes, mse, plans, len(x_test), run.seed)
 
 
 def codings_sweep(
@@ -349,8 +350,8 @@ def codings_sweep(
     """Test MSE against the number of codings, for aelib's models and PCA.
 
     Each size gets a fresh model of each kind (``aelib.dense_autoencoder`` /
-    ``aelib.conv_autoencoder`` with ``n_codings=size``), trained by the same
-    recipe (:func:`aelib.train` with these ``epochs``, ``batch_size`` and
+    ``aelib.conv_autoencoder`` with ``n_codings=size``), trained the same
+    way (:func:`aelib.train` with these ``epochs``, ``batch_size`` and
     ``seed``), and PCA with ``size`` components fitted on ``x_train``.
 
     Args:

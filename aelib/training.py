@@ -30,7 +30,7 @@ import numpy as np
 from .batches import batches, check_sigma
 from .data import check_images, check_positive_int, check_seed, describe, tile_images
 from .devices import backend_name
-from .models import Autoencoder, predict
+from .models import Autoencoder, check_autoencoder, predict
 
 __all__ = [
     "train",
@@ -190,8 +190,8 @@ class ReconstructionRecorder(keras.callbacks.Callback):
         return [s - epoch * steps for s in self.at_steps if epoch * steps < s <= (epoch + 1) * steps]
 
     def _record(self, step: int) -> None:
-        # Keras's compiled predict function: ~1.5 ms for 8 conv reconstructions
-        # against ~13 ms for an eager call, which the training waits for.
+        # Keras's compiled predict function, several times faster than an eager
+        # call: the training waits for every frame (docs/benchmarks.md).
         recon = np.asarray(self.model.predict_on_batch(self.images), dtype=np.float32)
         self.frames.append(reconstruction_frame(self.images, recon))
         self.steps.append(step)
@@ -289,8 +289,8 @@ def jit_compile(model: keras.Model) -> bool | str:
 
     ``"auto"`` leaves XLA off under TensorFlow on a CPU, and on for JAX; it
     keeps PyTorch eager. For the dense models XLA fuses each step, Adam's
-    updates included, and measured faster; for the conv model it measured
-    slower (docs/benchmarks.md).
+    updates included, and runs faster; for the conv model it runs slower on
+    a CPU (docs/benchmarks.md).
     """
     if backend_name() != "tensorflow":
         return "auto"
@@ -328,8 +328,7 @@ def recipe_optimizer(recipe: str, total_steps: int, learning_rate: float | None 
 
 def _check_training(autoencoder, x, validation_data, snapshots, recipe, learning_rate, noise):
     """``train``'s arguments checked up front: ``(x, validation_data, noise)``."""
-    if not isinstance(autoencoder, Autoencoder):
-        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {describe(autoencoder)}")
+    check_autoencoder(autoencoder)
     shape = autoencoder.input_shape
     x = check_images(x, "x", shape=shape)
     if validation_data is not None:
@@ -463,8 +462,7 @@ def reconstruction_errors(autoencoder: Autoencoder, x: np.ndarray, *,
         >>> errors = reconstruction_errors(ae, data.x_test)  # doctest: +SKIP
         >>> errors.argsort()[-10:]  # the ten worst-reconstructed digits  # doctest: +SKIP
     """
-    if not isinstance(autoencoder, Autoencoder):
-        raise TypeError(f"autoencoder must be an aelib Autoencoder, got {describe(autoencoder)}")
+    check_autoencoder(autoencoder)
     x = check_images(x, "x", shape=autoencoder.input_shape)
     if targets is None:
         targets = x

@@ -4,7 +4,7 @@ For the digits given, the conv one-class model (aelib.studies.ONE_CLASS's batch,
 16 codings, seed 0) is trained for the report's epochs and for more, on that
 digit's training images; every test digit is scored by its reconstruction error
 (the other digits are the anomalies), and its ROC AUC is printed beside PCA's
-with 16 components. If the gap closes with more training, the short recipe, not
+with 16 components. If the gap closes with more training, the short training, not
 the architecture, is what leaves the conv model behind.
 
     python benchmarks/one_class_epochs.py --data ../shared/data/mnist.npz --digits 2 5 --epochs 15 45
@@ -32,7 +32,7 @@ def main(argv=None):
     from aelib.report import markdown_table
 
     data = aelib.load_mnist(args.data)
-    spec, recipe = MODELS["conv"], studies.ONE_CLASS["conv"]
+    spec, plan = MODELS["conv"], studies.ONE_CLASS["conv"]
     rows = []
     for digit in args.digits:
         x_normal, x_test, is_anomaly = aelib.one_class_split(data, digit)
@@ -40,7 +40,7 @@ def main(argv=None):
         for epochs in args.epochs:
             ae = spec.build(seed=0, dtype_policy=spec.dtype_policy())
             began = time.perf_counter()
-            aelib.train(ae, x_normal, epochs=epochs, batch_size=recipe.batch_size, seed=0, verbose=0)
+            aelib.train(ae, x_normal, epochs=epochs, batch_size=plan.batch_size, seed=0, verbose=0)
             seconds = time.perf_counter() - began
             auc = aelib.roc_auc(aelib.reconstruction_errors(ae, x_test), is_anomaly)
             mse = aelib.evaluate(ae, x_test[~is_anomaly])

@@ -120,7 +120,7 @@ class TestAnomalyScores:
     def test_mean_std_threshold_and_its_decisions(self):
         assert aelib.mean_std_threshold([1.0, 3.0]) == pytest.approx(3.0)
         result = aelib.threshold_scores([0.1, 0.5, 0.8, 0.9, 0.2], [0, 0, 1, 1, 1], 0.4)
-        assert result == aelib.ThresholdScores(0.4, 0.6, 2 / 3, 2 / 3)
+        assert result == aelib.anomaly.ThresholdScores(0.4, 0.6, 2 / 3, 2 / 3)
         with pytest.raises(ValueError, match="scores must be finite"):
             aelib.threshold_scores([np.nan], [1], 0.4)
 
@@ -150,7 +150,7 @@ class TestClassicalDenoisers:
         clean = digits[:40]
         noisy = aelib.add_noise(clean, 0.4, seed=0)
         parameter = {"median": 3, "gaussian": 1.0, "tv": 0.2, "nl_means": 0.15}[method]
-        out = aelib.classical_denoise(noisy, method, parameter)
+        out = aelib.denoising.classical_denoise(noisy, method, parameter)
         assert out.shape == clean.shape and out.dtype == np.float32
         assert out.min() >= 0 and out.max() <= 1
         assert aelib.image_mse(out, clean) < 0.8 * aelib.image_mse(noisy, clean)
@@ -168,9 +168,9 @@ class TestClassicalDenoisers:
 
     def test_bad_input(self, digits):
         with pytest.raises(ValueError, match=r"method must be one of \('median', "):
-            aelib.classical_denoise(digits, "wiener", 1)
+            aelib.denoising.classical_denoise(digits, "wiener", 1)
         with pytest.raises(ValueError, match="parameter must be a whole window size"):
-            aelib.classical_denoise(digits, "median", 2.5)
+            aelib.denoising.classical_denoise(digits, "median", 2.5)
         with pytest.raises(ValueError, match=r"clean must have the shape of noisy \(200, 28, 28, 1\)"):
             aelib.tune_classical(digits, digits[:10])
 
@@ -178,7 +178,8 @@ class TestClassicalDenoisers:
 class TestPlots:
     def test_denoising_rows(self, digits):
         noisy = aelib.add_noise(digits[:6], 0.4, seed=0)
-        fig = aelib.plot_denoising(digits[:6], noisy, {"median": aelib.classical_denoise(noisy, "median", 3)})
+        median = aelib.denoising.classical_denoise(noisy, "median", 3)
+        fig = aelib.plot_denoising(digits[:6], noisy, {"median": median})
         assert isinstance(fig, Figure)
         labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
         assert labels == ["noisy", "median", "clean"]

@@ -26,8 +26,8 @@ class TestSample:
         assert sample.x_train.mean() == pytest.approx(0.1307, abs=0.01)
 
     def test_fingerprint_tells_data_apart(self, sample):
-        other = aelib.Dataset(sample.x_train[:10], sample.y_train[:10],
-                              sample.x_test, sample.y_test, "sample")
+        other = aelib.data.Dataset(sample.x_train[:10], sample.y_train[:10],
+                                   sample.x_test, sample.y_test, "sample")
         assert sample.fingerprint() == aelib.load_mnist(source="sample").fingerprint()
         assert sample.fingerprint() != other.fingerprint()
 
@@ -118,6 +118,6 @@ class TestPrepareImages:
 class TestTileImages:
     def test_row_major_layout(self):
         imgs = np.arange(6, dtype=np.float32).reshape(6, 1, 1, 1) * np.ones((6, 2, 3, 1), np.float32)
-        grid = aelib.tile_images(imgs, 2, 3)
+        grid = aelib.data.tile_images(imgs, 2, 3)
         assert grid.shape == (4, 9, 1)
         assert grid[0, 0, 0] == 0 and grid[0, 3, 0] == 1 and grid[2, 0, 0] == 3 and grid[3, 8, 0] == 5

@@ -119,7 +119,7 @@ def assert_text_readable(fig: Figure) -> None:
 class TestLayerTableDescribesTheModel:
     def test_dense_article_widths_activations_and_params(self, dense_ae):
         table = layer_table(dense_ae)
-        dense = [r for r in table if r["kind"] == "Dense"]
+        dense = [r for r in table if r["layer_type"] == "Dense"]
         assert [r["units"] for r in dense] == [250, 16, 320, 784]
         assert [r["activation"] for r in dense] == ["relu", "tanh", "relu", "sigmoid"]
         assert [r["part"] for r in dense] == ["encoder", "encoder", "decoder", "decoder"]
@@ -129,7 +129,7 @@ class TestLayerTableDescribesTheModel:
 
     def test_dense_article_roles_and_shapes(self, dense_ae):
         table = layer_table(dense_ae)
-        assert [r["kind"] for r in table] == [
+        assert [r["layer_type"] for r in table] == [
             "InputLayer", "Flatten", "Dense", "Dense", "Dense", "Dense", "Reshape",
         ]  # fmt: skip
         assert [r["role"] for r in table] == [
@@ -142,18 +142,18 @@ class TestLayerTableDescribesTheModel:
     def test_decoder_input_layer_is_left_out(self, dense_ae):
         names = [r["name"] for r in layer_table(dense_ae)]
         assert "codings_in" not in names
-        assert sum(r["kind"] == "InputLayer" for r in layer_table(dense_ae)) == 1
+        assert sum(r["layer_type"] == "InputLayer" for r in layer_table(dense_ae)) == 1
 
     def test_conv_article_shapes_filters_and_params(self, conv_ae):
         table = layer_table(conv_ae)
         assert [r["output_shape"] for r in table] == ARTICLE_CONV_SHAPES
-        convs = [r for r in table if r["kind"] == "Conv2D"]
+        convs = [r for r in table if r["layer_type"] == "Conv2D"]
         assert [r["filters"] for r in convs] == [4, 8, 8, 4, 1]
         assert [r["kernel_size"] for r in convs] == [(5, 5), (5, 5), (5, 5), (6, 6), (7, 7)]
         assert [r["activation"] for r in convs] == ["relu"] * 4 + ["sigmoid"]
-        assert [r["pool_size"] for r in table if r["kind"] == "MaxPooling2D"] == [(2, 2), (2, 2)]
-        assert [r["size"] for r in table if r["kind"] == "UpSampling2D"] == [(2, 2), (2, 2)]
-        assert [r["units"] for r in table if r["kind"] == "Dense"] == [150, 16, 120, 320, 784]
+        assert [r["pool_size"] for r in table if r["layer_type"] == "MaxPooling2D"] == [(2, 2), (2, 2)]
+        assert [r["size"] for r in table if r["layer_type"] == "UpSampling2D"] == [(2, 2), (2, 2)]
+        assert [r["units"] for r in table if r["layer_type"] == "Dense"] == [150, 16, 120, 320, 784]
         assert sum(r["params"] for r in table) == 359_263
         codings = [r for r in table if r["role"] == "codings"]
         assert [(r["units"], r["activation"]) for r in codings] == [(16, "tanh")]
@@ -166,7 +166,7 @@ class TestLayerTableDescribesTheModel:
     def test_records_are_plain_python(self, conv_ae):
         table = layer_table(conv_ae)
         json.dumps(table)  # plain values only
-        keys = {"name", "kind", "part", "role", "output_shape", "units", "filters",
+        keys = {"name", "layer_type", "part", "role", "output_shape", "units", "filters",
                 "kernel_size", "pool_size", "size", "activation", "params"}  # fmt: skip
         assert all(set(r) == keys for r in table)
         assert all(type(d) is int for r in table for d in r["output_shape"])

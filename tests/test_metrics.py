@@ -226,8 +226,8 @@ class TestDigitClassifier:
         assert model.input_shape == (None, 32, 32, 3) and model.output_shape == (None, 5)
 
     def test_one_short_epoch_beats_chance_by_far(self, sample):
-        small = aelib.Dataset(sample.x_train[:3000], sample.y_train[:3000],
-                              sample.x_test, sample.y_test, "sample")
+        small = aelib.data.Dataset(sample.x_train[:3000], sample.y_train[:3000],
+                                   sample.x_test, sample.y_test, "sample")
         model, accuracy = train_digit_classifier(small, epochs=1, seed=0)
         assert accuracy > 0.7  # chance: 0.1; measured 0.84-0.91
         assert model.output_shape == (None, 10)
@@ -260,8 +260,8 @@ class TestDigitClassifier:
             train_digit_classifier(sample, **kwargs)
 
     def test_labels_must_be_digits(self, sample):
-        bad = aelib.Dataset(sample.x_train[:10], np.arange(10) + 5, sample.x_test[:10],
-                            sample.y_test[:10], "sample")
+        bad = aelib.data.Dataset(sample.x_train[:10], np.arange(10) + 5, sample.x_test[:10],
+                                 sample.y_test[:10], "sample")
         with pytest.raises(ValueError, match=r"data.y_train must hold digit labels 0..9.*\[5, 14\]"):
             train_digit_classifier(bad)
 

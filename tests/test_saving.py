@@ -33,8 +33,8 @@ import aelib
 from aelib.cache import Run
 
 full = aelib.load_mnist(source="sample")
-data = aelib.Dataset(full.x_train[:600], full.y_train[:600], full.x_test[:100],
-                     full.y_test[:100], "sample")
+data = aelib.data.Dataset(full.x_train[:600], full.y_train[:600], full.x_test[:100],
+                          full.y_test[:100], "sample")
 x = data.x_test[:8]
 np.save("x.npy", x)
 run = Run(data=data, seed=0, quick=True, cache_dir="cache")

@@ -125,8 +125,9 @@ class TestRecorder:
         frame = recorder.frames[-1]
         assert frame.shape == (56, 224) and frame.dtype == np.uint8
         # top row: the originals; bottom row: the model's reconstructions now
-        np.testing.assert_array_equal(frame[:28], aelib.tile_images(aelib.to_uint8(images), 1, 8)[..., 0])
-        expected = aelib.reconstruction_frame(images, ae.reconstruct(images))
+        originals = aelib.data.tile_images(aelib.to_uint8(images), 1, 8)[..., 0]
+        np.testing.assert_array_equal(frame[:28], originals)
+        expected = aelib.training.reconstruction_frame(images, ae.reconstruct(images))
         np.testing.assert_array_equal(frame, expected)
         assert not np.array_equal(recorder.frames[0][28:], frame[28:])  # it learned
 
@@ -142,7 +143,7 @@ class TestRecorder:
         assert recorder.steps == [0, 10, 20, 30]
         for frame, reconstruction in zip(recorder.frames[1:], snapshots):
             np.testing.assert_array_equal(
-                frame, aelib.reconstruction_frame(sample.x_train[:8], reconstruction))
+                frame, aelib.training.reconstruction_frame(sample.x_train[:8], reconstruction))
 
     def test_max_epochs_stops_recording(self, sample):
         recorder = aelib.ReconstructionRecorder(sample.x_train[:8], per_epoch=2, max_epochs=1)
@@ -166,7 +167,7 @@ class TestRecorder:
             def on_train_batch_end(self, batch, logs=None):
                 # as the recorder does: predict_on_batch sees the weights under JAX too
                 recon = np.asarray(self.model.predict_on_batch(images), dtype=np.float32)
-                model_frames[self.epoch * 10 + batch + 1] = aelib.reconstruction_frame(images, recon)
+                model_frames[self.epoch * 10 + batch + 1] = aelib.training.reconstruction_frame(images, recon)
 
             def on_epoch_begin(self, epoch, logs=None):
                 self.epoch = epoch
@@ -196,7 +197,7 @@ class TestRecorder:
 
     def test_colour_frames(self):
         images = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
-        frame = aelib.reconstruction_frame(images, images)
+        frame = aelib.training.reconstruction_frame(images, images)
         assert frame.shape == (64, 256, 3)
 
 
