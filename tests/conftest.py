@@ -43,12 +43,12 @@ def full_mnist_path() -> Path | None:
 
 
 @pytest.fixture(scope="session")
-def sample() -> aelib.Dataset:
+def sample() -> aelib.data.Dataset:
     return aelib.load_mnist(source="sample")
 
 
 @pytest.fixture(scope="session")
-def full_mnist() -> aelib.Dataset:
+def full_mnist() -> aelib.data.Dataset:
     path = full_mnist_path()
     if path is None:
         pytest.skip("full MNIST not found (set AELIB_MNIST or provide ../shared/data/mnist.npz)")
@@ -62,13 +62,25 @@ def run_cli(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def quick_run(tmp_path_factory):
+def quick_run(tmp_path_factory, worker_id):
     """One quick regeneration of every figure through the real command: (out, cache, stdout).
 
-    Tests that add to the cache copy it first (the figure tests count its entries).
+    Made once per test run: under pytest-xdist the first worker to ask makes it
+    in the run's shared temporary folder while the others wait for it (the
+    pattern of pytest-xdist's docs, with aelib's own folder lock). Tests that
+    add to the cache copy it first (the figure tests count its entries).
     """
-    base = tmp_path_factory.mktemp("quick")
-    out, cache = base / "out", base / "cache"
-    proc = run_cli("figures", "--quick", "--out", str(out), "--cache", str(cache), cwd=base)
-    assert proc.returncode == 0, proc.stderr
-    return out, cache, proc.stdout
+    from aelib._io import folder_lock
+
+    if worker_id == "master":  # no xdist: this process's own folder
+        base = tmp_path_factory.mktemp("quick")
+    else:  # pytest-N/, beside the workers' popen-gwK/ folders
+        base = tmp_path_factory.getbasetemp().parent / "quick"
+        base.mkdir(exist_ok=True)
+    out, cache, log = base / "out", base / "cache", base / "stdout.txt"
+    with folder_lock(base):
+        if not log.is_file():
+            proc = run_cli("figures", "--quick", "--out", str(out), "--cache", str(cache), cwd=base)
+            assert proc.returncode == 0, proc.stderr
+            log.write_text(proc.stdout)
+    return out, cache, log.read_text()
