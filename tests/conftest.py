@@ -48,6 +48,11 @@ def sample() -> aelib.data.Dataset:
 
 
 @pytest.fixture(scope="session")
+def digits(sample):
+    return sample.x_test[:200]
+
+
+@pytest.fixture(scope="session")
 def full_mnist() -> aelib.data.Dataset:
     path = full_mnist_path()
     if path is None:

@@ -53,3 +53,67 @@ class TestBatches:
         options = _tf_batches(x, 2, 0, 1).options()
         assert options.autotune.enabled is False
         assert options.experimental_optimization.apply_default_optimizations is False
+
+
+class TestAddNoise:
+    def test_clipped_seeded_and_fresh(self, digits):
+        noisy = aelib.add_noise(digits, 0.4, seed=0)
+        assert noisy.shape == digits.shape and noisy.dtype == np.float32
+        assert noisy.min() == 0.0 and noisy.max() == 1.0  # clipped, and clipping happened
+        np.testing.assert_array_equal(noisy, aelib.add_noise(digits, 0.4, seed=0))
+        assert not np.array_equal(noisy, aelib.add_noise(digits, 0.4, seed=1))
+        # on mid-grey, where nothing is clipped, the noise has the standard deviation asked for
+        grey = np.full((50, 28, 28, 1), 0.5, np.float32)
+        assert np.std(aelib.add_noise(grey, 0.1, seed=0) - grey) == pytest.approx(0.1, rel=0.02)
+        np.testing.assert_array_equal(aelib.add_noise(digits, 0, seed=0), digits)
+
+    @pytest.mark.parametrize("sigma, error, message", [
+        (-0.1, ValueError, "sigma must be a finite number >= 0, got -0.1"),
+        (float("nan"), ValueError, "sigma must be a finite number >= 0"),
+        ("0.4", TypeError, "sigma must be a number >= 0"),
+    ])
+    def test_bad_sigma(self, digits, sigma, error, message):
+        with pytest.raises(error, match=message):
+            aelib.add_noise(digits, sigma, seed=0)
+
+    def test_bad_images(self):
+        with pytest.raises(ValueError, match=r"x must have rank 4"):
+            aelib.add_noise(np.zeros((28, 28)), 0.4)
+        with pytest.raises(TypeError, match=r"x must be floats in \[0, 1\]"):
+            aelib.add_noise(np.zeros((2, 28, 28, 1), np.uint8), 0.4)
+
+
+@pytest.mark.backends
+class TestNoisyTraining:
+    def test_batches_are_noisy_inputs_with_clean_targets(self, sample):
+        x = sample.x_train[:400]
+        first = [tuple(np.asarray(a) for a in b) for b, _ in zip(aelib.batches.batches(x, 100, 0, 2, 0.4), range(8))]
+        order = np.concatenate([aelib.batches.epoch_order(400, 0, 0), aelib.batches.epoch_order(400, 0, 1)])
+        for step, (inputs, targets) in enumerate(first):
+            np.testing.assert_array_equal(targets, x[order[step * 100:(step + 1) * 100]])
+            assert inputs.min() >= 0 and inputs.max() <= 1
+            assert 0.2 < np.std(inputs - targets) < 0.45
+        # the same image gets fresh noise in the next epoch, the same noise with the same seed
+        again = [np.asarray(b[0]) for b, _ in zip(aelib.batches.batches(x, 100, 0, 2, 0.4), range(8))]
+        np.testing.assert_array_equal(again[0], first[0][0])
+        i = order[0]
+        j = int(np.flatnonzero(order[400:] == i)[0])
+        assert not np.array_equal(first[0][0][0], first[4 + j // 100][0][j % 100])
+        clean = [tuple(np.asarray(a) for a in b) for b, _ in zip(aelib.batches.batches(x, 100, 0, 1), range(1))]
+        np.testing.assert_array_equal(clean[0][0], clean[0][1])
+
+    def test_train_with_noise_and_score_against_clean_targets(self, sample):
+        x = sample.x_train[:600]
+        ae = aelib.dense_autoencoder(seed=0)
+        history = aelib.train(ae, x, epochs=1, batch_size=200, seed=0, noise=0.4, verbose=0)
+        assert len(history.history["loss"]) == 1
+        noisy = aelib.add_noise(sample.x_test[:100], 0.4, seed=0)
+        errors = aelib.reconstruction_errors(ae, noisy, targets=sample.x_test[:100])
+        assert errors.shape == (100,)
+        assert aelib.evaluate(ae, noisy, targets=sample.x_test[:100]) == pytest.approx(errors.mean())
+
+    def test_bad_noise_is_refused_before_training(self, sample):
+        ae = aelib.dense_autoencoder(seed=0)
+        with pytest.raises(ValueError, match="noise must be a finite number >= 0, got -1"):
+            aelib.train(ae, sample.x_train[:200], epochs=1, batch_size=100, noise=-1)
+        assert getattr(ae.model, "optimizer", None) is None  # nothing was compiled

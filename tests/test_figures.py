@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import imageio.v3 as iio
-import numpy as np
 import pytest
 
 import aelib
@@ -117,80 +116,6 @@ class TestQuickRegeneration:
         assert len(list(cache.glob("*.keras"))) == 3 + len(extras)
 
 
-@pytest.mark.backends  # also run under JAX and PyTorch in CI
-class TestCache:
-    def test_one_figure_reuses_the_cached_model(self, quick_run, tmp_path, capsys):
-        _, cache, _ = quick_run
-        code = cli.main(["figures", "--quick", "--only", "k_auto0_gen", "--out", str(tmp_path),
-                         "--cache", str(cache)])
-        stdout = capsys.readouterr().out
-        assert code == 0
-        assert "from the cache" in stdout and "epoch 1/" not in stdout
-        # the same model as the full quick run drew: the same pixels
-        np.testing.assert_array_equal(iio.imread(tmp_path / "k_auto0_gen.png"),
-                                      iio.imread(quick_run[0] / "k_auto0_gen.png"))
-
-    def test_a_cache_for_other_settings_is_not_reused(self, quick_run, tmp_path, capsys):
-        _, cache, _ = quick_run
-        code = cli.main(["figures", "--quick", "--only", "k_auto0_gen", "--seed", "1",
-                         "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache2")])
-        assert code == 0
-        assert f"epoch 1/{DENSE.quick_epochs}" in capsys.readouterr().out  # seed 1: trained anew
-
-    def test_same_seed_gives_pixel_identical_pngs(self, quick_run, tmp_path):
-        names = ["k_auto0_gen", "k_auto0_kerpca2d-all", "k_auto0_enc-hist"]
-        assert cli.main(["figures", "--quick", "--retrain", "--only", *names,
-                         "--out", str(tmp_path), "--cache", str(tmp_path / "cache")]) == 0
-        for name in names:
-            np.testing.assert_array_equal(iio.imread(tmp_path / f"{name}.png"),
-                                          iio.imread(quick_run[0] / f"{name}.png"))
-
-    def test_only_touches_only_that_file(self, quick_run, tmp_path):
-        out = tmp_path / "out"
-        out.mkdir()
-        for spec in FIGURES.values():
-            (out / spec.file).write_bytes(b"old")
-        assert cli.main(["figures", "--quick", "--only", "3", "--out", str(out),
-                         "--cache", str(quick_run[1])]) == 0
-        changed = [p.name for p in out.iterdir() if p.read_bytes() != b"old"]
-        assert changed == ["k_auto0_gen.png"]
-        assert len(list(out.iterdir())) == len(FIGURES)  # no temporary file, no gallery
-
-
-class TestErrors:
-    """Bad arguments: one line, exit code 2, nothing written."""
-
-    @pytest.mark.parametrize(
-        "args, message",
-        [
-            (["--only", "k_auto9"], "--only: unknown figure 'k_auto9'; known: k_auto0, "),
-            (["--data", "{tmp}/missing.npz"], "--data: no file at "),
-            (["--data", "{tmp}/corrupt.npz"], "is not a readable .npz file"),
-            (["--out", "{tmp}/a_file/figures"], "--out: "),
-        ],
-    )
-    def test_exit_2_and_nothing_written(self, args, message, tmp_path, capsys, monkeypatch):
-        monkeypatch.chdir(tmp_path)
-        (tmp_path / "corrupt.npz").write_bytes(b"not an npz")
-        (tmp_path / "a_file").write_text("a file, not a folder")
-        before = sorted(p.name for p in tmp_path.iterdir())
-        code = cli.main(["figures", *[a.format(tmp=tmp_path) for a in args]])
-        err = capsys.readouterr().err
-        assert code == 2
-        assert message in err and err.count("\n") == 1
-        assert sorted(p.name for p in tmp_path.iterdir()) == before
-
-    def test_argparse_errors_exit_2(self, capsys):
-        with pytest.raises(SystemExit) as info:
-            cli.main(["figures", "--seed", "many"])
-        assert info.value.code == 2
-
-    def test_list_names_every_figure(self, capsys):
-        assert cli.main(["figures", "--list"]) == 0
-        listing = capsys.readouterr().out
-        assert all(spec.file in listing for spec in FIGURES.values())
-
-
 class TestNoFullMnist:
     def test_says_so_and_runs_quick_on_the_sample(self, tmp_path, capsys, monkeypatch):
         monkeypatch.chdir(tmp_path)
@@ -232,11 +157,3 @@ class TestInterrupt:
                         "--cache", str(cache), cwd=tmp_path)
         assert again.returncode == 0, again.stderr
         assert "dense autoencoder: from the cache" in again.stdout
-
-    def test_the_command_reports_an_interrupt_with_exit_code_130(self, monkeypatch, capsys):
-        def interrupted(*args, **kwargs):
-            raise KeyboardInterrupt
-
-        monkeypatch.setattr("aelib.figures.regenerate", interrupted)
-        assert cli.main(["figures", "--quick", "--only", "3"]) == 130
-        assert "interrupted" in capsys.readouterr().err

@@ -522,3 +522,37 @@ class TestInterpolation:
             interpolation_frames(ae, keyframes, steps=0)
         with pytest.raises(TypeError, match="autoencoder must be an aelib Autoencoder"):
             interpolation_frames(ae.encoder, keyframes)
+
+
+class TestPlotsBeyondTheArticle:
+    def test_denoising_rows(self, digits):
+        noisy = aelib.add_noise(digits[:6], 0.4, seed=0)
+        median = aelib.denoising.classical_denoise(noisy, "median", 3)
+        fig = aelib.plot_denoising(digits[:6], noisy, {"median": median})
+        assert isinstance(fig, Figure)
+        labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        assert labels == ["noisy", "median", "clean"]
+        with pytest.raises(ValueError, match=r"denoised\['x'\] must hold as many images as clean \(6\)"):
+            aelib.plot_denoising(digits[:6], noisy, {"x": noisy[:2]})
+
+    def test_anomaly_histograms_and_roc(self):
+        rng = np.random.default_rng(0)
+        flags = rng.random(300) < 0.5
+        scores = {"a": np.exp(rng.normal(size=300) + flags), "b": np.exp(rng.normal(size=300))}
+        fig = aelib.plot_anomaly(scores, flags, thresholds={"a": 1.0})
+        assert len(fig.axes) == 3
+        legend = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+        assert legend[0] == f"a (AUC {aelib.roc_auc(scores['a'], flags):.3f})"
+        with pytest.raises(ValueError, match=r"scores\['b'\] must be finite and positive"):
+            aelib.plot_anomaly({"b": -scores["b"]}, flags)
+
+    def test_codings_sweep_and_2d(self, sample):
+        fig = aelib.plot_codings_sweep([2, 4, 8], {"dense": [0.05, 0.03, 0.02], "PCA": [0.06, 0.04, 0.03]})
+        assert [l.get_label() for l in fig.axes[0].get_lines()] == ["dense", "PCA"]
+        with pytest.raises(ValueError, match=r"mse\['dense'\] must hold 3 positive numbers"):
+            aelib.plot_codings_sweep([2, 4, 8], {"dense": [0.05, 0.03]})
+        z = np.random.default_rng(0).uniform(-1, 1, (100, 2))
+        fig = aelib.plot_codings_2d(z, sample.y_test[:100])
+        assert len(fig.axes) == 2  # the scatter and its colour bar
+        with pytest.raises(ValueError, match="codings must have 2 columns"):
+            aelib.plot_codings_2d(np.zeros((100, 3)), sample.y_test[:100])

@@ -201,24 +201,24 @@ class TestRecorder:
         assert frame.shape == (64, 256, 3)
 
 
-class TestGif:
-    def test_round_trip_keeps_frames(self, sample, tmp_path):
-        recorder = aelib.ReconstructionRecorder(sample.x_train[:8], per_epoch=3)
-        ae = aelib.dense_autoencoder(seed=0)
-        aelib.train(ae, sample.x_train[:1200], epochs=2, batch_size=200, snapshots=recorder,
-                    seed=0, verbose=0)
-        path = tmp_path / "progress.gif"
-        aelib.save_gif(recorder.frames, path, fps=5)
-        back = aelib.read_gif(path)
-        assert back.shape == (len(recorder.frames), 56, 224, 3)
-        np.testing.assert_array_equal(back[..., 0], np.stack(recorder.frames))  # grey is lossless
-        assert [p.name for p in tmp_path.iterdir()] == ["progress.gif"]  # no temp file left
+@pytest.mark.backends
+class TestReconstructionErrors:
+    @pytest.fixture(scope="class")
+    def ae(self):
+        return aelib.conv_autoencoder(seed=0)
 
-    def test_failed_write_leaves_nothing(self, tmp_path, monkeypatch):
-        def broken(*args, **kwargs):
-            raise KeyboardInterrupt  # Ctrl-C in the middle of writing
+    def test_per_image_and_their_mean_is_evaluate(self, ae, digits):
+        errors = aelib.reconstruction_errors(ae, digits, batch_size=64)
+        assert errors.shape == (len(digits),) and errors.dtype == np.float64
+        assert errors.mean() == pytest.approx(aelib.evaluate(ae, digits), rel=1e-6)
+        recon = ae.reconstruct(digits[:3])
+        expected = np.mean(np.square(recon - digits[:3], dtype=np.float64), axis=(1, 2, 3))
+        np.testing.assert_allclose(errors[:3], expected, rtol=1e-5)
 
-        monkeypatch.setattr("aelib.animation.iio.imwrite", broken)
-        with pytest.raises(KeyboardInterrupt):
-            aelib.save_gif([np.zeros((4, 4), np.uint8)] * 2, tmp_path / "x.gif")
-        assert list(tmp_path.iterdir()) == []
+    def test_bad_input(self, ae, digits):
+        with pytest.raises(ValueError, match=r"targets must hold one image per image of x \(200\)"):
+            aelib.reconstruction_errors(ae, digits, targets=digits[:10])
+        with pytest.raises(TypeError, match="autoencoder must be an aelib Autoencoder"):
+            aelib.reconstruction_errors(ae.model, digits)
+        with pytest.raises(ValueError, match=r"x must hold images of shape \(28, 28, 1\)"):
+            aelib.reconstruction_errors(ae, np.zeros((2, 14, 14, 1), np.float32))

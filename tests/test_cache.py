@@ -1,0 +1,53 @@
+"""The trained-model cache that `aelib figures` and `aelib report` share: reused where it
+matches, never where it does not. (Damaged entries and faults: test_reliability.py.)"""
+
+from __future__ import annotations
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from aelib import cli
+from aelib.figures import FIGURES, MODELS
+
+DENSE = MODELS["dense"]
+
+
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
+class TestCache:
+    def test_one_figure_reuses_the_cached_model(self, quick_run, tmp_path, capsys):
+        _, cache, _ = quick_run
+        code = cli.main(["figures", "--quick", "--only", "k_auto0_gen", "--out", str(tmp_path),
+                         "--cache", str(cache)])
+        stdout = capsys.readouterr().out
+        assert code == 0
+        assert "from the cache" in stdout and "epoch 1/" not in stdout
+        # the same model as the full quick run drew: the same pixels
+        np.testing.assert_array_equal(iio.imread(tmp_path / "k_auto0_gen.png"),
+                                      iio.imread(quick_run[0] / "k_auto0_gen.png"))
+
+    def test_a_cache_for_other_settings_is_not_reused(self, quick_run, tmp_path, capsys):
+        _, cache, _ = quick_run
+        code = cli.main(["figures", "--quick", "--only", "k_auto0_gen", "--seed", "1",
+                         "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache2")])
+        assert code == 0
+        assert f"epoch 1/{DENSE.quick_epochs}" in capsys.readouterr().out  # seed 1: trained anew
+
+    def test_same_seed_gives_pixel_identical_pngs(self, quick_run, tmp_path):
+        names = ["k_auto0_gen", "k_auto0_kerpca2d-all", "k_auto0_enc-hist"]
+        assert cli.main(["figures", "--quick", "--retrain", "--only", *names,
+                         "--out", str(tmp_path), "--cache", str(tmp_path / "cache")]) == 0
+        for name in names:
+            np.testing.assert_array_equal(iio.imread(tmp_path / f"{name}.png"),
+                                          iio.imread(quick_run[0] / f"{name}.png"))
+
+    def test_only_touches_only_that_file(self, quick_run, tmp_path):
+        out = tmp_path / "out"
+        out.mkdir()
+        for spec in FIGURES.values():
+            (out / spec.file).write_bytes(b"old")
+        assert cli.main(["figures", "--quick", "--only", "3", "--out", str(out),
+                         "--cache", str(quick_run[1])]) == 0
+        changed = [p.name for p in out.iterdir() if p.read_bytes() != b"old"]
+        assert changed == ["k_auto0_gen.png"]
+        assert len(list(out.iterdir())) == len(FIGURES)  # no temporary file, no gallery

@@ -1,0 +1,52 @@
+"""What aelib reads of the machine: the backend, the CPU, native bfloat16."""
+
+from __future__ import annotations
+
+import keras
+import pytest
+
+from aelib import devices
+
+
+def test_backend_name_and_version_are_kerass():
+    assert devices.backend_name() == keras.backend.backend()
+    name, version = devices.backend_version().split()
+    assert name == devices.backend_name() and version[0].isdigit()
+
+
+def test_cpu_model_and_flags_come_from_the_machine():
+    assert isinstance(devices.cpu_model(), str) and devices.cpu_model()
+    assert isinstance(devices.cpu_flags(), set)
+
+
+@pytest.mark.parametrize("flags, cap, expected", [
+    ({"avx2", "avx512f", "avx512_bf16"}, None, True),
+    ({"avx2", "amx_bf16", "amx_tile"}, None, True),
+    ({"avx2", "fma"}, None, False),
+    ({"avx2", "avx512_bf16", "amx_bf16"}, "AVX2", False),  # the AVX2 class, emulated
+    ({"avx2", "avx512_bf16"}, "AVX512_CORE_BF16", True),
+    ({"avx2", "avx512_bf16"}, "ALL", True),
+])
+def test_native_bfloat16_follows_the_flags_and_the_onednn_cap(monkeypatch, flags, cap, expected):
+    monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(devices, "_gpu_capability", lambda: None)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    if cap is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    devices.native_bfloat16.cache_clear()
+    try:
+        assert devices.native_bfloat16() is expected
+    finally:
+        devices.native_bfloat16.cache_clear()
+
+
+def test_a_recent_gpu_computes_bfloat16(monkeypatch):
+    monkeypatch.setattr(devices, "cpu_flags", lambda: set())
+    monkeypatch.setattr(devices, "_gpu_capability", lambda: (8, 0))
+    devices.native_bfloat16.cache_clear()
+    try:
+        assert devices.native_bfloat16() is True
+    finally:
+        devices.native_bfloat16.cache_clear()
