@@ -377,11 +377,9 @@ def train(
         autoencoder: from :func:`dense_autoencoder` or :func:`conv_autoencoder`.
         x: ``(N, H, W, C)`` float32 in [0, 1], the model's input shape.
         epochs, batch_size: integers >= 1.
-        validation_data: images (same shape rules) scored after each epoch as
-            ``val_loss``.
+        validation_data: images (same shape rules) scored each epoch as ``val_loss``.
         snapshots: a :class:`ReconstructionRecorder` to fill with frames.
-        seed: makes the run repeatable on the same machine (the order of the
-            batches; build the model with the same ``seed`` too).
+        seed: makes the run repeatable (the batches' order; build the model with it too).
         recipe: ``"aelib"`` (default) or ``"article"`` (Adam's defaults, no bias).
         learning_rate: Adam's (peak) learning rate; the recipe's by default.
         noise: train a denoising autoencoder: the inputs get Gaussian noise
