@@ -1,9 +1,10 @@
 """The tutorial notebook runs top to bottom in quick mode, cleanly.
 
-The notebook is executed once for this module (about 25 s on 2 cores) with
-nbclient and ``AELIB_QUICK=1`` (the embedded MNIST sample, 2 epochs per
-model), from a copy in a temporary folder, so nothing is written into the
-repository. The same output checks also run on the notebook as committed,
+The notebook is executed once for this module with nbclient and
+``AELIB_QUICK=1`` (the embedded MNIST sample, 2 epochs per model), from a copy
+in a temporary folder, so nothing is written into the repository; then, in the
+same kernel, every exercise's worked solution (from the collapsed markdown),
+after a preamble that trains them on 1,000 digits for one epoch. The same output checks also run on the notebook as committed,
 whose outputs come from a full run.
 """
 
@@ -117,6 +118,34 @@ def check_outputs(nb) -> None:
         seen[image] = where
 
 
+SOLUTION = re.compile(r"<details><summary>Solution</summary>\s*```python\n(.*?)```", re.S)
+EXERCISE = re.compile(r"^(\d+)\. \*\*(.+?)\*\*", re.M)
+
+
+#: run before the solutions in the test: fewer training digits and one epoch per model
+#: (the solutions take their epochs from these names), so that all of them take seconds
+SOLUTIONS_PREAMBLE = """
+x_fit = x_fit[:1000]
+DENSE_EPOCHS = CONV_EPOCHS = VAE_EPOCHS = PLATEAU_EPOCHS = 1
+"""
+
+
+def worked_solutions(nb) -> list[tuple[str, str]]:
+    """``(exercise title, code)`` of every worked solution in the exercises' cells."""
+    import textwrap
+
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown" or "### Exercises" not in cell.source:
+            continue
+        exercises = cell.source.split("### Exercises", 1)[1]
+        for item in re.split(r"\n(?=\d+\. \*\*)", exercises)[1:]:
+            title = EXERCISE.match(item)
+            for block in SOLUTION.findall(item):
+                found.append((f"{title.group(1)}. {title.group(2)}", textwrap.dedent(block)))
+    return found
+
+
 @pytest.fixture(scope="module")
 def executed():
     """The notebook executed in quick mode in a temporary folder (the kernel's cwd)."""
@@ -135,9 +164,30 @@ def executed():
             timeout=CELL_TIMEOUT,
             resources={"metadata": {"path": work}},
         )
-        client.execute(env=env)  # raises CellExecutionError on the first failing cell
+        client.reset_execution_trackers()
+        with client.setup_kernel(env=env):
+            info = client.wait_for_reply(client.kc.kernel_info())
+            nb.metadata["language_info"] = info["content"]["language_info"]
+            for index, cell in enumerate(nb.cells):  # raises CellExecutionError on a failing cell
+                client.execute_cell(cell, index)
+            # then every exercise's worked solution, in the same kernel: they use the
+            # notebook's names, and a preamble shrinks their training to seconds
+            def run_extra(source):
+                cell = nbformat.v4.new_code_cell(source)
+                nb.cells.append(cell)  # where execute_cell puts its outputs
+                try:
+                    client.execute_cell(cell, len(nb.cells) - 1)
+                    return cell, None
+                except nbclient.exceptions.CellExecutionError as exc:
+                    return cell, str(exc)
+                finally:
+                    nb.cells.pop()
+
+            _, error = run_extra(SOLUTIONS_PREAMBLE)
+            assert error is None, error
+            solutions = [(title, *run_extra(source)) for title, source in worked_solutions(nb)]
         left = sorted(p.name for p in Path(work).iterdir())
-    return nb, left
+    return nb, left, solutions
 
 
 def test_notebook_has_one_parameters_cell():
@@ -205,7 +255,7 @@ def test_committed_pictures_are_image_outputs():
 
 @pytest.mark.backends  # also run under JAX and PyTorch in CI
 def test_notebook_runs_in_quick_mode(executed):
-    nb, left = executed
+    nb, left, _ = executed
     code = [c for c in nb.cells if c.cell_type == "code"]
     not_run = [i for i, c in enumerate(code) if c.get("execution_count") is None]
     assert not not_run, f"code cells {not_run} did not run"
@@ -221,7 +271,7 @@ def test_notebook_runs_in_quick_mode(executed):
 
 @pytest.mark.backends  # also run under JAX and PyTorch in CI
 def test_quick_run_outputs_are_clean(executed):
-    nb, _ = executed
+    nb, _, _ = executed
     check_outputs(nb)
     check_pictures(nb)
 
@@ -239,3 +289,33 @@ def test_worked_solutions_are_python():
         lines = block.splitlines()
         indent = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
         ast.parse("\n".join(line[indent:] for line in lines))
+
+
+def test_every_exercise_has_a_hint_and_a_solution():
+    """Each numbered exercise says how to start (*Hint:*) and has a worked solution,
+    collapsed in markdown so that Run All does not run it."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    cells = [c.source.split("### Exercises", 1)[1] for c in nb.cells
+             if c.cell_type == "markdown" and "### Exercises" in c.source]
+    assert len(cells) >= 4
+    items = [item for c in cells for item in re.split(r"\n(?=\d+\. \*\*)", c)[1:]]
+    assert len(items) >= 10
+    for item in items:
+        title = EXERCISE.match(item).group(2)
+        assert "*Hint:*" in item, f"exercise {title!r} has no hint"
+        assert len(SOLUTION.findall(item)) == 1, f"exercise {title!r} has no worked solution"
+    assert len(worked_solutions(nb)) == len(items)
+
+
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
+def test_exercise_solutions_run(executed):
+    """Every worked solution runs, in quick mode, after the notebook, in its kernel,
+    without an error, a warning or stderr."""
+    _, _, solutions = executed
+    assert solutions, "no worked solutions found"
+    failed = {title: error for title, _, error in solutions if error is not None}
+    assert not failed, "solutions failed:\n" + "\n\n".join(f"{t}:\n{e}" for t, e in failed.items())
+    check = nbformat.v4.new_notebook(cells=[cell for _, cell, _ in solutions])
+    check_outputs(check)
+    for title, cell, _ in solutions:
+        assert cell.outputs, f"the solution to {title!r} shows nothing"
