@@ -53,7 +53,7 @@ from .plots import (
     plot_reconstructions,
 )
 from .metrics import train_digit_classifier
-from .vae import prior_codings, variational_autoencoder
+from .vae import sampled_codings, variational_autoencoder
 from .batches import add_noise
 from .denoising import image_mse, tune_classical
 from .anomaly import (
@@ -115,7 +115,7 @@ __all__ = [
     "interpolation_frames",
     # variational autoencoders
     "variational_autoencoder",
-    "prior_codings",
+    "sampled_codings",
     "plot_generated_comparison",
     "train_digit_classifier",
     # beyond the article: denoising

@@ -43,7 +43,7 @@ from .plots import (
 )
 from . import studies
 from .batches import add_noise
-from .vae import prior_codings
+from .vae import sampled_codings
 
 __all__ = ["FIGURES", "FigureSpec", "regenerate", "select", "write_figure", "gallery"]
 
@@ -108,7 +108,7 @@ def _histograms(run):  # the article's coordinates, HISTOGRAM_COORDS
 def _vae_histograms(run):
     """The same coordinates for the VAE: sampled codings, with the prior N(0, 1) over them."""
     ae = run.model("dense_vae").autoencoder
-    codings = prior_codings(ae, run.data.x_train, seed=run.seed)
+    codings = sampled_codings(ae, run.data.x_train, seed=run.seed)
     return plot_coding_histograms(codings, bins=40, normal_sigma=ae.prior_sigma)
 
 

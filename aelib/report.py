@@ -50,7 +50,7 @@ from .models import Autoencoder, check_autoencoder
 from .training import evaluate
 from . import studies
 from .studies import AnomalyStudy, CodingsStudy, DenoisingStudy
-from .vae import prior_codings
+from .vae import sampled_codings
 
 __all__ = ["ModelClaims", "Report", "Beyond", "measure", "measure_beyond", "compare",
            "measure_autoencoder", "write_report", "markdown_table", "REPORT_MODELS"]
@@ -313,7 +313,7 @@ def measure_autoencoder(label: str, autoencoder: Autoencoder, data: Dataset,
         test_mse=evaluate(autoencoder, data.x_test),
         prior_sigma=autoencoder.prior_sigma,
         generation=generation_scores(np.asarray(probabilities), threshold=CONFIDENT),
-        ks=ks_normality(prior_codings(autoencoder, data.x_test, seed=seed),
+        ks=ks_normality(sampled_codings(autoencoder, data.x_test, seed=seed),
                         sigma=autoencoder.prior_sigma),
         silhouette=digit_silhouette(test_codings, data.y_test, digit=SILHOUETTE_DIGIT,
                                     max_samples=SILHOUETTE_SAMPLES, seed=seed),

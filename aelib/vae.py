@@ -57,7 +57,7 @@ from keras import layers, ops
 from .data import check_images, check_seed, describe
 from .models import Autoencoder, check_autoencoder, conv_autoencoder, dense_autoencoder
 
-__all__ = ["variational_autoencoder", "prior_codings", "autoencoder_from_vae", "kl_divergence",
+__all__ = ["variational_autoencoder", "sampled_codings", "autoencoder_from_vae", "kl_divergence",
            "VAE", "Sampling", "KINDS", "RECONSTRUCTION_LOSSES"]
 
 #: the trunks :func:`variational_autoencoder` builds on
@@ -338,10 +338,10 @@ def autoencoder_from_vae(vae: VAE) -> Autoencoder:
     return Autoencoder(means, vae.decoder, vae, f"{kind}_vae")
 
 
-def prior_codings(
+def sampled_codings(
     autoencoder: Autoencoder, x: np.ndarray, *, seed: int | None = None, batch_size: int = 1024
 ) -> np.ndarray:
-    """The codings a model's generator imitates, to compare with its prior.
+    """Codings sampled as the decoder was trained on them, to compare with the prior.
 
     For a plain autoencoder that is ``encode(x)``. For a VAE it is one coding
     sampled from each image's posterior ``N(z_mean, exp(z_log_var))``: what

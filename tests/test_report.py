@@ -14,7 +14,7 @@ from aelib import cli, studies
 from aelib.cache import MODELS, Run
 from aelib.metrics import digit_silhouette, generation_scores, knn_accuracy, ks_normality
 from aelib.report import REPORT_MODELS, compare, measure, measure_autoencoder
-from aelib.vae import prior_codings
+from aelib.vae import sampled_codings
 
 from conftest import run_cli
 
@@ -131,7 +131,7 @@ class TestMeasurements:
         assert row.generation.class_counts == expected.class_counts
         assert row.generation.mean_confidence == pytest.approx(expected.mean_confidence)
         assert row.generation.confident_share == pytest.approx(expected.confident_share)
-        assert row.ks == pytest.approx(ks_normality(prior_codings(ae, data.x_test, seed=0),
+        assert row.ks == pytest.approx(ks_normality(sampled_codings(ae, data.x_test, seed=0),
                                                     sigma=row.prior_sigma))
         test_codings = ae.encode(data.x_test)
         assert row.silhouette == pytest.approx(digit_silhouette(test_codings, data.y_test, digit=1))
@@ -141,11 +141,11 @@ class TestMeasurements:
     def test_a_vae_is_compared_with_its_sampled_codings(self, run):
         ae = run.model("dense_vae").autoencoder
         x = run.data.x_test[:500]
-        sampled, means = prior_codings(ae, x, seed=0), ae.encode(x)
+        sampled, means = sampled_codings(ae, x, seed=0), ae.encode(x)
         assert sampled.std() > means.std()  # the posterior's spread is added
-        np.testing.assert_array_equal(prior_codings(ae, x, seed=0), sampled)
+        np.testing.assert_array_equal(sampled_codings(ae, x, seed=0), sampled)
         plain = run.model("dense").autoencoder
-        np.testing.assert_array_equal(prior_codings(plain, x), plain.encode(x))
+        np.testing.assert_array_equal(sampled_codings(plain, x), plain.encode(x))
 
     def test_models_of_your_own(self, run):
         classifier, accuracy = run.digit_classifier()
