@@ -145,11 +145,11 @@ def backend_neutral(config):
     return config
 
 
-def make_backend_neutral(path: str | os.PathLike) -> bool:
-    """Rewrite the ``.keras`` archive at ``path`` in place with a
-    :func:`backend_neutral` config; every other member is kept as it was.
-    Returns whether anything changed. Write to a temporary file (as
-    :func:`save_keras` does): the archive is rewritten whole."""
+def make_backend_neutral(path: str | os.PathLike, out: str | os.PathLike | None = None) -> bool:
+    """Write the ``.keras`` archive at ``path`` with a :func:`backend_neutral`
+    config to ``out`` (default: ``path`` itself, rewritten whole: give it a
+    temporary file, as :func:`save_keras` does); every other member is kept as
+    it was. Returns whether the config changed; if not, nothing is written."""
     with zipfile.ZipFile(path) as archive:
         config = json.loads(archive.read("config.json"))
         neutral = backend_neutral(config)
@@ -160,7 +160,7 @@ def make_backend_neutral(path: str | os.PathLike) -> bool:
     with zipfile.ZipFile(buffer, "w") as archive:
         for info, data in members:
             archive.writestr(info, json.dumps(neutral) if info.filename == "config.json" else data)
-    Path(path).write_bytes(buffer.getvalue())
+    Path(path if out is None else out).write_bytes(buffer.getvalue())
     return True
 
 

@@ -13,15 +13,13 @@ reads it as if it named the public ``keras.optimizers.Adam``.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import tempfile
 import zipfile
 
 import keras
 
-from ._io import backend_neutral, make_backend_neutral
+from ._io import make_backend_neutral
 from .models import Autoencoder
 from .vae import VAE, autoencoder_from_vae  # registers aelib's VAE classes for loading
 
@@ -77,15 +75,9 @@ def read_keras_file(path: str | os.PathLike) -> keras.Model:
 def _load_backend_neutral(path: str) -> keras.Model:
     """``keras.saving.load_model``, on a backend-neutral copy of the file where
     its config names a backend's own class (see :func:`aelib._io.backend_neutral`)."""
-    with zipfile.ZipFile(path) as archive:
-        config = json.loads(archive.read("config.json"))
-    if backend_neutral(config) == config:
-        return keras.saving.load_model(path)
     with tempfile.TemporaryDirectory() as folder:
         copy = os.path.join(folder, "model.keras")
-        shutil.copyfile(path, copy)
-        make_backend_neutral(copy)
-        return keras.saving.load_model(copy)
+        return keras.saving.load_model(copy if make_backend_neutral(path, copy) else path)
 
 
 def as_autoencoder(model: keras.Model) -> Autoencoder:

@@ -410,13 +410,11 @@ def train(
     marks = snapshots.frame_steps(steps) if snapshots is not None else []
     execution = {"steps_per_execution": _steps_per_execution(steps, marks),
                  "jit_compile": jit_compile(model)}
-    optimizer = getattr(model, "optimizer", None)  # later calls: the same, its state kept
-    if optimizer is None:  # a fresh model: the recipe's start
-        if recipe == "aelib":
-            _set_output_bias(autoencoder, x)
-        model.compile(optimizer=recipe_optimizer(recipe, epochs * steps, learning_rate),
-                      loss="mse", **execution)
-    elif _changed(model, execution):
+    fresh = getattr(model, "optimizer", None) is None
+    if fresh and recipe == "aelib":  # the recipe's start
+        _set_output_bias(autoencoder, x)
+    if fresh or _changed(model, execution):  # later calls: the same optimizer, its state kept
+        optimizer = recipe_optimizer(recipe, epochs * steps, learning_rate) if fresh else model.optimizer
         model.compile(optimizer=optimizer, loss="mse", **execution)
     return model.fit(
         batches(x, batch_size, seed, epochs, noise),
