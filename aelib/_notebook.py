@@ -12,14 +12,21 @@ from __future__ import annotations
 import sys
 
 
-def register_figure_display() -> None:
-    """In a Jupyter kernel, display ``Figure`` objects as PNG images."""
+def _kernel_shell():
+    """The Jupyter kernel's IPython shell, or ``None`` outside one (a terminal
+    IPython shows windows itself)."""
     if "IPython" not in sys.modules:
-        return
+        return None
     from IPython import get_ipython
 
     shell = get_ipython()
-    if shell is None or not hasattr(shell, "kernel"):  # a terminal IPython shows windows itself
+    return shell if shell is not None and hasattr(shell, "kernel") else None
+
+
+def register_figure_display() -> None:
+    """In a Jupyter kernel, display ``Figure`` objects as PNG images."""
+    shell = _kernel_shell()
+    if shell is None:
         return
     from IPython.core.pylabtools import select_figure_formats
 
@@ -73,12 +80,9 @@ def setup_notebook():
     Example:
         >>> show_gif = setup_notebook()  # doctest: +SKIP
     """
-    if "IPython" in sys.modules:
-        from IPython import get_ipython
+    shell = _kernel_shell()
+    if shell is not None:
+        from matplotlib.figure import Figure
 
-        shell = get_ipython()
-        if shell is not None and hasattr(shell, "kernel"):
-            from matplotlib.figure import Figure
-
-            shell.display_formatter.formatters["image/png"].for_type(Figure, _palette_png)
+        shell.display_formatter.formatters["image/png"].for_type(Figure, _palette_png)
     return show_gif
