@@ -1,22 +1,13 @@
 """Training on ``model.fit``, the reconstruction recorder, and evaluation.
 
-Two recipes:
-
-``"article"``
-    The article's: the model as built (Glorot weights, zero biases), Adam with
-    its default settings, MSE. On MNIST the dense model usually collapses to
-    the mean image for many epochs (training loss ~0.0674): the tanh codings
-    saturate in the first few hundred steps and stop passing gradients.
-``"aelib"`` (default)
-    The same layers, loss and optimizer, with two changes: the decoder's
-    output bias starts at the logit of the mean training image (so the first
-    gradients are about digits, not about dimming every pixel at once), and
-    the learning rate follows a cosine decay over the run. See
-    ``docs/convergence.md`` for the evidence.
-
-Both train with Keras's own ``compile`` and ``fit`` (``keras.optimizers.Adam``,
-``"mse"``) on any backend. What differs between backends is only how the
-batches reach ``fit`` (:mod:`aelib.batches`); the order of the images is the same.
+Two recipes, both Keras's own ``compile`` and ``fit`` with Adam and MSE, on any
+backend. ``"article"``: the model as built, Adam's defaults; on MNIST the dense
+model sits on the mean image for many epochs, its tanh codings saturated in
+the first few hundred steps. ``"aelib"`` (default): the decoder's output bias
+starts at the logit of the mean training image (the first gradients are about
+digits, not about dimming every pixel) and the learning rate follows a cosine
+decay (``docs/convergence.md``). Only how the batches reach ``fit`` differs
+by backend (:mod:`aelib.batches`); their order is the same.
 """
 
 from __future__ import annotations
@@ -32,20 +23,8 @@ from .data import check_images, check_positive_int, check_seed, describe, tile_i
 from .devices import backend_name
 from .models import Autoencoder, check_autoencoder, predict
 
-__all__ = [
-    "train",
-    "recipe_optimizer",
-    "evaluate",
-    "reconstruction_errors",
-    "ReconstructionRecorder",
-    "spaced_steps",
-    "EpochMSE",
-    "reconstruction_frame",
-    "grid_frame",
-    "to_uint8",
-    "RECIPES",
-    "jit_compile",
-]
+__all__ = ["train", "evaluate", "reconstruction_errors", "ReconstructionRecorder", "spaced_steps",
+           "EpochMSE", "reconstruction_frame", "grid_frame", "to_uint8", "RECIPES", "jit_compile"]
 
 RECIPES = ("aelib", "article")
 #: run up to this many training steps per call into TensorFlow (see train())
@@ -79,22 +58,17 @@ def reconstruction_frame(originals: np.ndarray, reconstructions: np.ndarray) -> 
         otherwise (8 MNIST digits give 56x224 pixels).
     """
     if np.shape(originals) != np.shape(reconstructions):
-        raise ValueError(
-            "originals and reconstructions must have the same shape, got "
-            f"{np.shape(originals)} and {np.shape(reconstructions)}"
-        )
+        raise ValueError("originals and reconstructions must have the same shape, got "
+                         f"{np.shape(originals)} and {np.shape(reconstructions)}")
     return grid_frame(np.concatenate([originals, reconstructions]), 2, len(originals))
 
 
 def _check_steps(at_steps) -> list[int]:
-    steps = list(at_steps) if isinstance(at_steps, (list, tuple, range, np.ndarray)) else None
-    if not steps or not all(
-        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in steps
-    ):
-        raise ValueError(
-            f"at_steps must be a non-empty sequence of training steps (integers >= 1), "
-            f"got {describe(at_steps)}"
-        )
+    steps = list(at_steps) if isinstance(at_steps, (list, tuple, range, np.ndarray)) else []
+    if not steps or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1
+                            for s in steps):
+        raise ValueError("at_steps must be a non-empty sequence of training steps (integers >= 1), "
+                         f"got {describe(at_steps)}")
     return sorted({int(s) for s in steps})
 
 
@@ -161,19 +135,14 @@ class ReconstructionRecorder(keras.callbacks.Callback):
         self.max_epochs = None if max_epochs is None else check_positive_int(max_epochs, "max_epochs")
         self.at_steps = None if at_steps is None else _check_steps(at_steps)
         if self.at_steps is not None and (per_epoch != 1 or max_epochs is not None):
-            raise ValueError(
-                "give either at_steps or per_epoch/max_epochs, not both; got at_steps with "
-                f"per_epoch={per_epoch!r}, max_epochs={max_epochs!r}"
-            )
+            raise ValueError("give either at_steps or per_epoch/max_epochs, not both; got at_steps "
+                             f"with per_epoch={per_epoch!r}, max_epochs={max_epochs!r}")
         self.frames: list[np.ndarray] = []
         self.steps: list[int] = []
         self._marks: list[int] = []
-        self._epochs_seen = 0
-        self._step0 = 0
-        self._steps = 0
-        # With one frame per epoch every frame is taken in on_epoch_end, and the
-        # batch hook has nothing to do: saying so lets Keras keep dispatching
-        # batch callbacks asynchronously instead of waiting on every execution.
+        self._epochs_seen = self._step0 = self._steps = 0
+        # One frame per epoch is taken in on_epoch_end: with no batch hook to run,
+        # Keras may dispatch batch callbacks asynchronously instead of waiting.
         self.async_safe = self.per_epoch == 1 and self.at_steps is None
 
     def frame_steps(self, steps: int) -> list[int]:
@@ -189,21 +158,20 @@ class ReconstructionRecorder(keras.callbacks.Callback):
             return [math.ceil((j + 1) * steps / self.per_epoch) for j in range(self.per_epoch)]
         return [s - epoch * steps for s in self.at_steps if epoch * steps < s <= (epoch + 1) * steps]
 
+    def _check_shape(self, expected: tuple) -> None:
+        if tuple(expected) != self.images.shape[1:]:
+            raise ValueError(f"snapshots images must have the model's input shape "
+                             f"{tuple(expected)}, got {describe(self.images)}")
+
     def _record(self, step: int) -> None:
-        # Keras's compiled predict function, several times faster than an eager
-        # call: the training waits for every frame (docs/benchmarks.md).
+        # Keras's compiled predict function: the training waits for every frame
         recon = np.asarray(self.model.predict_on_batch(self.images), dtype=np.float32)
         self.frames.append(reconstruction_frame(self.images, recon))
         self.steps.append(step)
 
     def on_train_begin(self, logs=None):
         # a VAE is a subclassed model: its encoder holds the input
-        expected = tuple(getattr(self.model, "encoder", self.model).inputs[0].shape[1:])
-        if expected != self.images.shape[1:]:
-            raise ValueError(
-                f"snapshots images must have the model's input shape {expected}, "
-                f"got {describe(self.images)}"
-            )
+        self._check_shape(getattr(self.model, "encoder", self.model).inputs[0].shape[1:])
         if not self.frames:
             self._record(0)
 
@@ -217,7 +185,6 @@ class ReconstructionRecorder(keras.callbacks.Callback):
                 raise ValueError("per_epoch > 1 needs training data of known length")
             steps = 1
         self._step0, self._steps = self._epochs_seen * steps, steps
-        # step (1-based, within the epoch) after which each frame is taken
         self._marks = self._epoch_marks(self._epochs_seen, steps)
 
     def on_train_batch_end(self, batch, logs=None):
@@ -254,17 +221,12 @@ class EpochMSE(keras.callbacks.Callback):
 
 
 def _set_output_bias(ae: Autoencoder, x: np.ndarray) -> None:
-    """Start the decoder's sigmoid outputs at the mean training image."""
+    """Start the decoder's sigmoid outputs at the mean training image: each bias
+    is the logit of its pixel's mean (a dense output layer) or of its channel's
+    mean (a conv one)."""
     layer = next(l for l in reversed(ae.decoder.layers) if getattr(l, "bias", None) is not None)
-    mean = x.mean(axis=0, dtype=np.float64)  # (H, W, C)
-    n = layer.bias.shape[0]
-    if n == mean.size:  # a dense output layer: one bias per pixel
-        target = mean.reshape(-1)
-    elif n == mean.shape[-1]:  # a conv output layer: one bias per channel
-        target = mean.reshape(-1, n).mean(axis=0)
-    else:  # pragma: no cover - a decoder aelib does not build
-        return
-    p = np.clip(target, 1e-3, 1 - 1e-3)
+    mean = x.mean(axis=0, dtype=np.float64).reshape(-1, layer.bias.shape[0]).mean(axis=0)
+    p = np.clip(mean, 1e-3, 1 - 1e-3)
     layer.bias.assign(np.log(p / (1 - p)).astype(np.float32))
 
 
@@ -290,7 +252,7 @@ def jit_compile(model: keras.Model) -> bool | str:
     ``"auto"`` leaves XLA off under TensorFlow on a CPU, and on for JAX; it
     keeps PyTorch eager. For the dense models XLA fuses each step, Adam's
     updates included, and runs faster; for the conv model it runs slower on
-    a CPU (docs/benchmarks.md).
+    a CPU.
     """
     if backend_name() != "tensorflow":
         return "auto"
@@ -299,31 +261,17 @@ def jit_compile(model: keras.Model) -> bool | str:
 
 
 def _all_layers(model):
+    """Every layer of ``model`` and of the models inside it (a VAE's too)."""
     for layer in model.layers:
         yield layer
         if isinstance(layer, keras.Model):
             yield from _all_layers(layer)
-    for attr in ("encoder", "decoder"):  # a VAE's parts are attributes, not layers of a graph
-        part = getattr(model, attr, None)
-        if isinstance(part, keras.Model) and part is not model:
-            yield from _all_layers(part)
 
 
 def _changed(model: keras.Model, execution: dict) -> bool:
     """Whether ``model`` runs otherwise than ``execution`` asks (``"auto"``: as it
     is). Compiling again traces the training step again, so only then."""
     return any(value != "auto" and getattr(model, key) != value for key, value in execution.items())
-
-
-def recipe_optimizer(recipe: str, total_steps: int, learning_rate: float | None = None):
-    """The recipe's optimizer: Adam at a constant 1e-3 (``"article"``), or Adam
-    whose learning rate decays from 4e-3 along a cosine over ``total_steps``
-    (``"aelib"``); ``learning_rate`` replaces the (peak) rate."""
-    if recipe == "article":
-        return keras.optimizers.Adam(1e-3 if learning_rate is None else learning_rate)
-    peak = PEAK_LEARNING_RATE if learning_rate is None else learning_rate
-    schedule = keras.optimizers.schedules.CosineDecay(peak, total_steps, alpha=FINAL_LR_FRACTION)
-    return keras.optimizers.Adam(schedule)
 
 
 def _check_training(autoencoder, x, validation_data, snapshots, recipe, learning_rate, noise):
@@ -336,9 +284,7 @@ def _check_training(autoencoder, x, validation_data, snapshots, recipe, learning
     if snapshots is not None:
         if not isinstance(snapshots, ReconstructionRecorder):
             raise TypeError(f"snapshots must be a ReconstructionRecorder, got {describe(snapshots)}")
-        if snapshots.images.shape[1:] != shape:
-            raise ValueError(f"snapshots images must have the model's input shape {shape}, "
-                             f"got {describe(snapshots.images)}")
+        snapshots._check_shape(shape)
     if recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
     if learning_rate is not None and not (
@@ -366,12 +312,13 @@ def train(
     """Train an autoencoder to reconstruct ``x``: the recipe, then ``compile`` and ``fit``.
 
     On a fresh model the recipe starts it: with ``"aelib"`` the decoder's
-    output bias at the mean image of ``x``, and Adam with a cosine decay
-    (:func:`recipe_optimizer`). Later calls go on with the same optimizer and
-    its state. Each call compiles with several training steps per execution
+    output bias at the mean image of ``x``, and Adam whose learning rate
+    decays along a cosine from ``PEAK_LEARNING_RATE`` over the run; with
+    ``"article"`` Adam's defaults. Later calls go on with the same optimizer
+    and its state. Each call runs several training steps per execution
     (``steps_per_execution``, chosen so that epochs and the recorder's frames
     fall on execution boundaries; one under PyTorch) and XLA where it is
-    faster (:func:`jit_compile`), then fits on :func:`aelib.batches.batches`.
+    faster (:func:`jit_compile`), and fits on :func:`aelib.batches.batches`.
 
     Args:
         autoencoder: from :func:`dense_autoencoder` or :func:`conv_autoencoder`.
@@ -410,12 +357,16 @@ def train(
     marks = snapshots.frame_steps(steps) if snapshots is not None else []
     execution = {"steps_per_execution": _steps_per_execution(steps, marks),
                  "jit_compile": jit_compile(model)}
-    fresh = getattr(model, "optimizer", None) is None
-    if fresh and recipe == "aelib":  # the recipe's start
-        _set_output_bias(autoencoder, x)
-    if fresh or _changed(model, execution):  # later calls: the same optimizer, its state kept
-        optimizer = recipe_optimizer(recipe, epochs * steps, learning_rate) if fresh else model.optimizer
-        model.compile(optimizer=optimizer, loss="mse", **execution)
+    if getattr(model, "optimizer", None) is None:  # a fresh model: the recipe starts it
+        if recipe == "aelib":
+            _set_output_bias(autoencoder, x)
+            rate = keras.optimizers.schedules.CosineDecay(
+                learning_rate or PEAK_LEARNING_RATE, epochs * steps, alpha=FINAL_LR_FRACTION)
+        else:  # the article's: Adam's default rate
+            rate = learning_rate or 1e-3
+        model.compile(optimizer=keras.optimizers.Adam(rate), loss="mse", **execution)
+    elif _changed(model, execution):  # the same optimizer, its state kept
+        model.compile(optimizer=model.optimizer, loss="mse", **execution)
     return model.fit(
         batches(x, batch_size, seed, epochs, noise),
         epochs=epochs,
