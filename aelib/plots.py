@@ -1,20 +1,16 @@
 """The article's plots as pure functions: arrays or models in, a ``Figure`` out.
 
-Every function builds a :class:`matplotlib.figure.Figure` directly (never
-through ``pyplot``), so nothing touches global state, notebooks show each
-figure once, and the caller decides to show it or save it::
+Each function builds a :class:`matplotlib.figure.Figure` directly (never
+through ``pyplot``), so nothing touches global state and the caller decides to
+show or save it::
 
     fig = plot_generated(ae, seed=0)
     fig.savefig("k_auto0_gen.png", dpi=100)
 
-Functions that draw a single picture also take ``ax=`` to draw on an existing
-Axes instead (they then return that Axes' figure).
-
-Default figure sizes keep the aspect ratio of the article's published PNGs at
-about 1.5 times their pixel size when saved with ``dpi=100`` (for example
-``k_auto0_gen.png`` is 429x132 px, :func:`plot_generated` gives 650x200).
-All figures use constrained layout, so titles, labels and colour bars fit
-inside that size without ``bbox_inches="tight"``.
+Functions that draw one picture also take ``ax=`` to draw on an existing Axes
+(they then return its figure). Default sizes keep the aspect of the article's
+published PNGs at 1.5 times their pixels when saved with ``dpi=100``, and
+constrained layout fits titles, labels and colour bars inside that size.
 """
 
 from __future__ import annotations
@@ -27,10 +23,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, Colormap
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from .anomaly import check_flags, check_scores, roc_auc
-from .data import describe, check_images, check_labels, check_positive_int, tile_images
+from .data import check_images, check_labels, check_positive_int, describe, tile_images
 from .models import Autoencoder, check_autoencoder
 
 __all__ = [
@@ -65,16 +61,22 @@ _MAX_INCHES = 16.0  # a default figure is scaled down to fit this
 
 
 # --------------------------------------------------------------------------
-# argument checks (shared by the functions below)
+# argument checks and drawing helpers (shared by the functions below)
 # --------------------------------------------------------------------------
-def check_figsize(figsize, default: tuple[float, float]) -> tuple[float, float]:
-    """``figsize`` as two floats, or ``default`` for None.
+def check_figsize(figsize, default, ax: Axes | None = None) -> tuple[float, float] | None:
+    """``figsize`` as two floats, or ``default`` for None; ``ax`` must be an Axes
+    or None, and with an Axes given ``figsize`` must be None.
 
-    Checked before any work: matplotlib checks it only when the figure is made
-    (after a projection, say), and says little about one that is not a pair.
+    Checked before any work: matplotlib takes a zero width and fails only when
+    the figure is saved, without naming figsize.
     """
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {describe(ax)}")
     if figsize is None:
         return default
+    if ax is not None:
+        raise ValueError("figsize is only used when a new figure is made; with ax= given, "
+                         f"size that Axes' figure instead (got figsize={figsize!r})")
     if not (isinstance(figsize, (tuple, list)) and len(figsize) == 2
             and all(_is_positive_number(v) for v in figsize)):
         raise ValueError(f"figsize must be (width, height) in inches, two positive numbers, "
@@ -87,24 +89,37 @@ def _is_positive_number(value) -> bool:
             and math.isfinite(value) and value > 0)
 
 
-def _check_ax(ax, figsize) -> None:
-    if ax is None:
-        return
-    if not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None, got {describe(ax)}")
-    if figsize is not None:
-        raise ValueError("figsize is only used when a new figure is made; with ax= given, "
-                         f"size that Axes' figure instead (got figsize={figsize!r})")
+def _check_sigma(sigma, name: str) -> float:
+    if not _is_positive_number(sigma):
+        raise ValueError(f"{name} must be a positive number, got {describe(sigma)}")
+    return float(sigma)
 
 
 def _figure_and_axes(ax, figsize, default: tuple[float, float]) -> tuple[Figure, Axes]:
-    """Check ``ax`` and ``figsize``; return the given Axes and its figure, or a new
-    constrained-layout figure of ``figsize`` (else ``default``) with one Axes."""
-    _check_ax(ax, figsize)
+    """The given Axes and its figure, or a new constrained-layout figure of
+    ``figsize`` (else ``default``) with one Axes."""
+    figsize = check_figsize(figsize, default, ax)
     if ax is not None:
         return ax.get_figure(root=True), ax
-    fig = Figure(figsize=check_figsize(figsize, default), layout="constrained")
+    fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()
+
+
+def _panels(n: int, figsize) -> tuple[Figure, np.ndarray]:
+    """A new constrained-layout figure and its ``n`` Axes side by side."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots(1, n, squeeze=False)[0]
+
+
+def _check_named(mapping, name: str, what: str) -> dict:
+    """A non-empty mapping with str keys (labels or titles), as a dict."""
+    if not isinstance(mapping, Mapping) or not mapping:
+        raise TypeError(f"{name} must be a non-empty mapping of label -> {what}, "
+                        f"got {describe(mapping)}")
+    for label in mapping:
+        if not isinstance(label, str):
+            raise TypeError(f"the keys of {name} must be str labels, got {describe(label)}")
+    return dict(mapping)
 
 
 def _check_codings(codings, name: str = "codings") -> np.ndarray:
@@ -121,10 +136,20 @@ def _check_codings(codings, name: str = "codings") -> np.ndarray:
     return arr
 
 
-def _check_sigma(sigma, name: str) -> float:
-    if not _is_positive_number(sigma):
-        raise ValueError(f"{name} must be a positive number, got {describe(sigma)}")
-    return float(sigma)
+def _check_classes(labels, n: int, n_classes) -> tuple[np.ndarray, int]:
+    """``n`` labels of classes ``0 .. n_classes - 1``, and ``n_classes``."""
+    labels = check_labels(labels, n, "labels", "codings")
+    n_classes = check_positive_int(n_classes, "n_classes")
+    if labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(f"labels must be classes in 0 .. {n_classes - 1} (n_classes={n_classes}), "
+                         f"got values in [{labels.min()}, {labels.max()}]")
+    return labels, n_classes
+
+
+def _class_colours(cmap: Colormap, n_classes: int) -> dict:
+    """``scatter`` keywords that give each class 0 .. n_classes - 1 its own band of ``cmap``."""
+    return {"cmap": cmap.resampled(n_classes),
+            "norm": BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes)}
 
 
 def _grid_figsize(n_rows: int, n_cols: int, height: int, width: int,
@@ -150,31 +175,19 @@ def _show_tile(ax: Axes, tile: np.ndarray) -> None:
     ax.set_facecolor("black")
 
 
-def _show_rows(ax: Axes, rows: Sequence[np.ndarray], labels: Sequence[str]) -> None:
-    """Draw batches of n images as the rows of one grid, each row labelled on the left."""
-    n, h = rows[0].shape[:2]
-    _show_tile(ax, tile_images(np.concatenate(rows), len(rows), n))
+def _image_rows(ax, figsize, rows: Sequence[tuple[str, np.ndarray]], extra_width: float) -> Figure:
+    """``(label, images)`` rows of n images of one shape as one grid, each row
+    labelled on the left."""
+    labels, batches = zip(*rows)
+    n, h, w, _ = batches[0].shape
+    fig, ax = _figure_and_axes(ax, figsize, _grid_figsize(len(rows), n, h, w, extra_width))
+    _show_tile(ax, tile_images(np.concatenate(batches), len(rows), n))
     ax.set_xticks([])
     ax.set_yticks([(i + 0.5) * h - 0.5 for i in range(len(rows))], labels)
     ax.tick_params(axis="y", length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
-
-
-def _check_classes(labels, n: int, n_classes) -> tuple[np.ndarray, int]:
-    """``n`` labels of classes ``0 .. n_classes - 1``, and ``n_classes``."""
-    labels = check_labels(labels, n, "labels", "codings")
-    n_classes = check_positive_int(n_classes, "n_classes")
-    if labels.min() < 0 or labels.max() >= n_classes:
-        raise ValueError(f"labels must be classes in 0 .. {n_classes - 1} (n_classes={n_classes}), "
-                         f"got values in [{labels.min()}, {labels.max()}]")
-    return labels, n_classes
-
-
-def _class_colours(cmap: Colormap, n_classes: int) -> dict:
-    """``scatter`` keywords that give each class 0 .. n_classes - 1 its own band of ``cmap``."""
-    return {"cmap": cmap.resampled(n_classes),
-            "norm": BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes)}
+    return fig
 
 
 # --------------------------------------------------------------------------
@@ -234,14 +247,13 @@ def plot_generated(
 
     Args:
         autoencoder: a (trained) :class:`~aelib.Autoencoder`.
-        n_rows, n_cols: the grid; ``n_rows * n_cols`` codings are drawn
-            (the article: 3 x 12 = 36).
+        n_rows, n_cols: the grid of ``n_rows * n_cols`` codings (the article: 3 x 12).
         sigma: standard deviation of every coding coordinate; ``None``: the
-            model's ``prior_sigma`` (the article's 0.33 for its autoencoders,
-            1 for a variational one).
+            model's ``prior_sigma`` (0.33 for the article's autoencoders, 1 for
+            a variational one).
         seed: seeds the random codings.
-        ax, figsize: as in :func:`image_grid` (default 6.5x2.0 in for 3x12
-            MNIST digits, 650x200 px at dpi=100: the published 429x132 x1.5).
+        ax, figsize: as in :func:`image_grid` (3x12 MNIST digits: 650x200 px
+            at dpi=100, the published 429x132 x1.5).
 
     Returns:
         The figure, one Axes with the ``(n_rows * H, n_cols * W)`` grid.
@@ -250,8 +262,7 @@ def plot_generated(
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")
     sigma = autoencoder.prior_sigma if sigma is None else _check_sigma(sigma, "sigma")
-    _check_ax(ax, figsize)
-    check_figsize(figsize, (1.0, 1.0))  # before generating; image_grid sizes the figure
+    check_figsize(figsize, None, ax)  # before generating; image_grid sizes the figure
     images = autoencoder.generate(n_rows * n_cols, sigma=float(sigma), seed=seed)
     return image_grid(images, n_rows, n_cols, ax=ax, figsize=figsize)
 
@@ -267,8 +278,7 @@ def plot_generated_comparison(
     """Digits generated by several models side by side, one titled panel each.
 
     Each model decodes ``n_rows * n_cols`` codings drawn from its own prior,
-    N(0, ``autoencoder.prior_sigma``): 0.33 for the article's autoencoders,
-    1 for a variational one.
+    N(0, ``autoencoder.prior_sigma``).
 
     Args:
         autoencoders: panel title -> trained :class:`~aelib.Autoencoder`, in
@@ -280,21 +290,15 @@ def plot_generated_comparison(
     Returns:
         The figure, one Axes per model.
     """
-    if not isinstance(autoencoders, Mapping) or not autoencoders:
-        raise TypeError("autoencoders must be a non-empty mapping of title -> Autoencoder, "
-                        f"got {describe(autoencoders)}")
+    autoencoders = _check_named(autoencoders, "autoencoders", "Autoencoder")
     for title, ae in autoencoders.items():
-        if not isinstance(title, str):
-            raise TypeError(f"autoencoders' keys must be str titles, got {describe(title)}")
         check_autoencoder(ae, f"autoencoders[{title!r}]")
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")
     first = next(iter(autoencoders.values()))
     width, height = _grid_figsize(n_rows, n_cols, *first.input_shape[:2])
-    figsize = check_figsize(figsize, (width * len(autoencoders), height + 0.6))
-
-    fig = Figure(figsize=figsize, layout="constrained")
-    axes = fig.subplots(1, len(autoencoders), squeeze=False)[0]
+    fig, axes = _panels(len(autoencoders),
+                        check_figsize(figsize, (width * len(autoencoders), height + 0.6)))
     for ax, (title, ae) in zip(axes, autoencoders.items()):
         images = ae.generate(n_rows * n_cols, sigma=ae.prior_sigma, seed=seed)
         image_grid(images, n_rows, n_cols, ax=ax)
@@ -328,10 +332,8 @@ def plot_reconstructions(
         raise ValueError(f"reconstructions must have the shape of originals, got "
                          f"{reconstructions.shape} for {originals.shape}")
     _check_channels(originals, "originals")
-    n, h, w, _ = originals.shape
-    fig, ax = _figure_and_axes(ax, figsize, _grid_figsize(2, n, h, w, extra_width=1.3))
-    _show_rows(ax, [originals, reconstructions], ["original", "reconstruction"])
-    return fig
+    rows = [("original", originals), ("reconstruction", reconstructions)]
+    return _image_rows(ax, figsize, rows, extra_width=1.3)
 
 
 # --------------------------------------------------------------------------
@@ -408,34 +410,33 @@ def plot_coding_histograms(
 def _check_projection(
     codings, n_components, method, kernel, gamma, degree, eigen_solver, kernel_params
 ) -> tuple[np.ndarray, int, dict]:
-    """Check project_codings' own arguments; return codings, n_components and KernelPCA's kwargs."""
+    """Check project_codings' own arguments; return codings, n_components and KernelPCA's kwargs.
+
+    scikit-learn checks KernelPCA's parameters (kernel, gamma, degree,
+    eigen_solver, coef0) when it fits, with messages that name them.
+    """
     codings = _check_codings(codings)
     n_components = check_positive_int(n_components, "n_components")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    # PCA refuses too many components itself; KernelPCA would return fewer without a word
-    if method == "kernel_pca" and n_components > len(codings):
-        raise ValueError(f"n_components must be at most the number of codings ({len(codings)}) "
-                         f"for method='kernel_pca', got {n_components}")
-    if method == "pca":
+    if method == "pca":  # PCA refuses too many components itself
         if kernel_params:
             raise TypeError(f"kernel parameters {sorted(kernel_params)} only apply to "
                             "method='kernel_pca'")
         return codings, n_components, {}
-    # scikit-learn checks KernelPCA's own parameters (kernel, gamma, degree,
-    # eigen_solver, coef0) when it fits, with messages that name them
+    # KernelPCA would return fewer components, or ignore unknown parameters, without a word
+    if n_components > len(codings):
+        raise ValueError(f"n_components must be at most the number of codings ({len(codings)}) "
+                         f"for method='kernel_pca', got {n_components}")
     params = dict(kernel_params)
-    kwargs = {"kernel": kernel, "gamma": gamma, "degree": degree, "eigen_solver": eigen_solver}
-    if "coef0" in params:
-        kwargs["coef0"] = params.pop("coef0")
-    if params:
-        if not callable(kernel):  # KernelPCA would ignore them without a word
-            raise TypeError(
-                f"unknown kernel parameters {sorted(params)} for kernel={kernel!r}: named "
-                "kernels take gamma, degree and coef0 (other keywords go to callable kernels)"
-            )
-        kwargs["kernel_params"] = params
-    return codings, n_components, kwargs
+    kwargs = {"kernel": kernel, "gamma": gamma, "degree": degree, "eigen_solver": eigen_solver,
+              "coef0": params.pop("coef0", 1)}  # KernelPCA's default coef0
+    if params and not callable(kernel):
+        raise TypeError(
+            f"unknown kernel parameters {sorted(params)} for kernel={kernel!r}: named "
+            "kernels take gamma, degree and coef0 (other keywords go to callable kernels)"
+        )
+    return codings, n_components, {**kwargs, "kernel_params": params or None}
 
 
 def _project(codings: np.ndarray, n_components: int, method: str, kwargs: dict,
@@ -459,9 +460,8 @@ def project_codings(
     seed: int | None = None,
     **kernel_params,
 ) -> np.ndarray:
-    """Project codings onto their first principal components (plain or kernel PCA).
-
-    The projection is fitted on ``codings`` themselves.
+    """Project codings onto their first principal components (plain or kernel PCA),
+    fitted on the codings themselves.
 
     Args:
         codings: ``(N, n_codings) float``.
@@ -545,10 +545,10 @@ def plot_projection(
 ) -> Figure:
     """Figures 5, 6 and 10: a random subsample of codings projected to 2D or 3D.
 
-    ``n_samples`` codings are drawn at random (without replacement), projected
+    ``n_samples`` codings drawn at random (without replacement) are projected
     with :func:`project_codings` (fitted on that subsample) and scattered,
-    coloured by their label, with a discrete colour bar: one band per class
-    and its tick (0 .. n_classes - 1) in the middle of the band.
+    coloured by their label, with a discrete colour bar: one band per class,
+    its tick (0 .. n_classes - 1) in the middle.
 
     The article's settings: Fig. 5 ``kernel="poly", gamma=0.15, degree=2,
     cmap="inferno"``; Fig. 6 ``n_components=3, kernel="poly", gamma=0.18,
@@ -586,10 +586,7 @@ def plot_projection(
         raise ValueError(f"n_samples must be at least n_components ({n_components}), got "
                          f"{n_samples} (codings hold {len(codings)})")
     axis_labels = _check_axis_labels(axis_labels, n_components)
-    if n_components == 2:
-        default = _PROJECTION_2D
-    else:
-        default = _PCA_3D if method == "pca" else _PROJECTION_3D
+    default = _PROJECTION_2D if n_components == 2 else _PCA_3D if method == "pca" else _PROJECTION_3D
     figsize = check_figsize(figsize, default)
 
     rng = np.random.default_rng(seed)
@@ -628,21 +625,19 @@ def plot_history(
     if "loss" not in logs:
         raise ValueError(f"history must have a 'loss' entry, got keys {sorted(logs)}")
     # a diverged run's NaN losses are drawn as gaps, not refused
-    loss = check_scores(logs["loss"], "history['loss']", finite=False)
-    val = None
+    curves = {"training": check_scores(logs["loss"], "history['loss']", finite=False)}
+    n_epochs = len(curves["training"])
     if "val_loss" in logs:
-        val = check_scores(logs["val_loss"], "history['val_loss']", finite=False)
-    if val is not None and len(val) != len(loss):
-        raise ValueError(f"history['val_loss'] must have one value per epoch ({len(loss)}), "
-                         f"got {len(val)}")
-    if log_y and (loss.min() <= 0 or (val is not None and val.min() <= 0)):
+        curves["validation"] = check_scores(logs["val_loss"], "history['val_loss']", finite=False)
+        if len(curves["validation"]) != n_epochs:
+            raise ValueError(f"history['val_loss'] must have one value per epoch ({n_epochs}), "
+                             f"got {len(curves['validation'])}")
+    if log_y and any(c.min() <= 0 for c in curves.values()):
         raise ValueError("log_y=True needs positive losses, got a loss <= 0 in history")
     fig, ax = _figure_and_axes(ax, figsize, _HISTORY)
-    epochs = np.arange(1, len(loss) + 1)
-    marker = "o" if len(loss) <= 30 else None
-    ax.plot(epochs, loss, marker=marker, label="training")
-    if val is not None:
-        ax.plot(epochs, val, marker=marker, label="validation")
+    epochs = np.arange(1, n_epochs + 1)
+    for label, values in curves.items():
+        ax.plot(epochs, values, marker="o" if n_epochs <= 30 else None, label=label)
     if log_y:
         ax.set_yscale("log")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -656,16 +651,6 @@ def plot_history(
 # --------------------------------------------------------------------------
 # beyond the article: denoising, anomaly scores, how many codings
 # --------------------------------------------------------------------------
-def _check_named_arrays(mapping, name: str, what: str) -> dict:
-    if not isinstance(mapping, Mapping) or not mapping:
-        raise TypeError(f"{name} must be a non-empty mapping of label -> {what}, "
-                        f"got {describe(mapping)}")
-    for label in mapping:
-        if not isinstance(label, str):
-            raise TypeError(f"{name}' keys must be str labels, got {describe(label)}")
-    return dict(mapping)
-
-
 def plot_denoising(
     clean: np.ndarray,
     noisy: np.ndarray,
@@ -686,23 +671,17 @@ def plot_denoising(
         The figure: one Axes, its rows labelled "noisy", the ``denoised`` labels, "clean".
     """
     clean = check_images(clean, "clean")
-    noisy = check_images(noisy, "noisy", shape=clean.shape[1:])
-    if len(noisy) != len(clean):
-        raise ValueError(f"noisy must hold as many images as clean ({len(clean)}), got {describe(noisy)}")
-    denoised = _check_named_arrays(denoised, "denoised", "images")
-    rows = [noisy]
-    for label, images in denoised.items():
-        images = check_images(images, f"denoised[{label!r}]", shape=clean.shape[1:])
+    denoised = _check_named(denoised, "denoised", "images")
+    rows = [("noisy", "noisy", noisy), *((k, f"denoised[{k!r}]", v) for k, v in denoised.items())]
+    checked = []
+    for label, name, images in rows:
+        images = check_images(images, name, shape=clean.shape[1:])
         if len(images) != len(clean):
-            raise ValueError(f"denoised[{label!r}] must hold as many images as clean "
-                             f"({len(clean)}), got {describe(images)}")
-        rows.append(images)
-    rows.append(clean)
+            raise ValueError(f"{name} must hold as many images as clean ({len(clean)}), "
+                             f"got {describe(images)}")
+        checked.append((label, images))
     _check_channels(clean, "clean")
-    n, h, w, _ = clean.shape
-    fig, ax = _figure_and_axes(None, figsize, _grid_figsize(len(rows), n, h, w, extra_width=3.0))
-    _show_rows(ax, rows, ["noisy", *denoised, "clean"])
-    return fig
+    return _image_rows(None, figsize, [*checked, ("clean", clean)], extra_width=3.0)
 
 
 def _score_histogram(ax: Axes, label: str, scores: np.ndarray, flags: np.ndarray, bins: int,
@@ -759,25 +738,20 @@ def plot_anomaly(
         The figure: one histogram Axes per model, then the ROC Axes (the
         legend gives each curve's AUC).
     """
-    scores = _check_named_arrays(scores, "scores", "(N,) scores")
-    arrays = {}
+    scores = _check_named(scores, "scores", "(N,) scores")
     for label, s in scores.items():
         name = f"scores[{label!r}]"
-        s = check_scores(s, name)
+        scores[label] = s = check_scores(s, name)
         flags = check_flags(is_anomaly, len(s), name, both_classes=True)
         if s.min() <= 0:
             raise ValueError(f"{name} must be finite and positive (a log axis), "
                              f"got values in [{s.min():g}, {s.max():g}]")
-        arrays[label] = s
-    thresholds = {} if thresholds is None else _check_named_arrays(thresholds, "thresholds", "float")
+    thresholds = {} if thresholds is None else _check_named(thresholds, "thresholds", "float")
     bins = check_positive_int(bins, "bins")
-    figsize = check_figsize(figsize, (4.0 * (len(arrays) + 1), 3.6))
-
-    fig = Figure(figsize=figsize, layout="constrained")
-    axes = fig.subplots(1, len(arrays) + 1, squeeze=False)[0]
-    for ax, (label, s) in zip(axes, arrays.items()):
+    fig, axes = _panels(len(scores) + 1, check_figsize(figsize, (4.0 * (len(scores) + 1), 3.6)))
+    for ax, (label, s) in zip(axes, scores.items()):
         _score_histogram(ax, label, s, flags, bins, thresholds.get(label))
-    _roc_panel(axes[-1], arrays, flags)
+    _roc_panel(axes[-1], scores, flags)
     return fig
 
 
@@ -800,7 +774,7 @@ def plot_codings_sweep(
     if isinstance(sizes, (str, int)) or not isinstance(sizes, Sequence) or not sizes:
         raise TypeError(f"sizes must be a non-empty sequence of integers >= 1, got {describe(sizes)}")
     sizes = [check_positive_int(n, "sizes[]") for n in sizes]
-    mse = _check_named_arrays(mse, "mse", "one MSE per size")
+    mse = _check_named(mse, "mse", "one MSE per size")
     for label, values in mse.items():
         v = np.asarray(values, dtype=np.float64)
         if v.shape != (len(sizes),) or not (np.isfinite(v).all() and v.min() > 0):
@@ -812,7 +786,7 @@ def plot_codings_sweep(
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(sizes, [str(n) for n in sizes])
-    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("codings")
     ax.set_ylabel("test MSE")
     if title:

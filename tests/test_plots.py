@@ -203,7 +203,7 @@ class TestGeneratedComparison:
             plots.plot_generated_comparison({})
         with pytest.raises(TypeError, match=r"autoencoders\['keras'\] must be an aelib Autoencoder"):
             plots.plot_generated_comparison({"keras": ae.model})
-        with pytest.raises(TypeError, match="keys must be str titles"):
+        with pytest.raises(TypeError, match="the keys of autoencoders must be str labels"):
             plots.plot_generated_comparison({1: ae})
 
 
