@@ -19,19 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = [
-    "Dataset",
-    "load_mnist",
-    "prepare_images",
-    "tile_images",
-    "describe",
-    "check_images",
-    "check_labels",
-    "check_positive_int",
-    "check_seed",
-    "SOURCES",
-    "ENV_VAR",
-]
+__all__ = ["Dataset", "load_mnist", "prepare_images", "tile_images", "describe", "check_images",
+           "check_labels", "check_number", "check_positive_int", "check_seed", "SOURCES", "ENV_VAR"]
 
 ENV_VAR = "AELIB_MNIST"
 SOURCES = ("file", "env", "keras", "sample")
@@ -40,9 +29,6 @@ _SAMPLE = "mnist_sample.npz"
 MNIST_IMAGE = (28, 28, 1)  # (height, width, channels) of one MNIST image
 
 
-# --------------------------------------------------------------------------
-# input checks
-# --------------------------------------------------------------------------
 def describe(x) -> str:
     """A short description of what came in, for error messages."""
     if isinstance(x, np.ndarray):
@@ -61,6 +47,22 @@ def check_positive_int(value, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value}")
     return int(value)
+
+
+def check_number(value, name: str, lo: float, hi: float = math.inf, *, lo_open: bool = False) -> float:
+    """``value`` as a float in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``), else raise.
+
+    >>> check_number(0.5, "threshold", 0.0, 1.0)
+    0.5
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {describe(value)}")
+    value = float(value)
+    low_ok = value > lo if lo_open else value >= lo
+    if not (math.isfinite(value) and low_ok and value <= hi):
+        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{']' if hi < math.inf else ')'}"
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
+    return value
 
 
 def check_seed(seed, name: str = "seed") -> int | None:
@@ -96,11 +98,10 @@ def check_images(
     Returns:
         ``(N, H, W, C) float32`` (no copy when it already is one).
     """
-    if not isinstance(x, np.ndarray):
-        try:
-            x = np.asarray(x)
-        except Exception as err:  # pragma: no cover - exotic inputs
-            raise TypeError(f"{name} must be an array of images, got {describe(x)}") from err
+    try:
+        x = np.asarray(x)
+    except ValueError as err:  # ragged nested lists
+        raise TypeError(f"{name} must be an array of images, got {describe(x)}") from err
     if x.dtype.kind not in "uif":
         raise TypeError(f"{name} must hold numbers, got {describe(x)}")
     if x.ndim != 4:
@@ -133,8 +134,8 @@ def check_images(
 
 
 def _check_finite(x: np.ndarray, name: str) -> None:
-    if x.dtype.kind == "f" and not np.isfinite(x).all():
-        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
+    bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+    if bad:
         raise ValueError(f"{name} must be finite, got {bad} NaN or inf values in {describe(x)}")
 
 
@@ -154,9 +155,11 @@ def check_labels(
     return y.astype(np.int64, copy=False)
 
 
-# --------------------------------------------------------------------------
-# scaling
-# --------------------------------------------------------------------------
+def _check_digits(y: np.ndarray, name: str) -> None:
+    if y.min() < 0 or y.max() > 9:
+        raise ValueError(f"{name} must hold digit labels 0..9, got values in [{y.min()}, {y.max()}]")
+
+
 def prepare_images(x, name: str = "x") -> np.ndarray:
     """Scale any image batch to ``(N, H, W, C) float32`` in ``[0, 1]``.
 
@@ -209,9 +212,6 @@ def tile_images(images: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:
     return grid.reshape(n_rows * h, n_cols * w, c)
 
 
-# --------------------------------------------------------------------------
-# loading
-# --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Dataset:
     """MNIST split into train and test.
@@ -275,17 +275,14 @@ def _read_npz(path: Path, name: str) -> tuple[np.ndarray, ...]:
         raise FileNotFoundError(f"{name}: no MNIST file at {str(path)!r}")
     try:
         loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded as f:
-                found = sorted(f.files)
-                arrays = {k: f[k] for k in _KEYS if k in found}  # object arrays fail here
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy array
+            raise ValueError(f"it holds one array of shape {loaded.shape}, not the named arrays "
+                             "of an .npz archive")
+        with loaded as f:
+            found = sorted(f.files)
+            arrays = {k: f[k] for k in _KEYS if k in found}  # object arrays fail here
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
         raise ValueError(f"{name}: {str(path)!r} is not a readable .npz file ({err})") from err
-    if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy array
-        raise ValueError(
-            f"{name}: {str(path)!r} is not a readable .npz file (it holds one array of shape "
-            f"{loaded.shape}, not the named arrays of an .npz archive)"
-        )
     if len(arrays) < len(_KEYS):
         raise ValueError(
             f"{name}: {str(path)!r} is not an MNIST npz: expected keys {list(_KEYS)}, "
@@ -308,10 +305,8 @@ def _to_dataset(arrays: tuple[np.ndarray, ...], source: str) -> Dataset:
     x_test = prepare_images(x_test, "x_test")
     y_train = check_labels(y_train, len(x_train), "y_train", "x_train")
     y_test = check_labels(y_test, len(x_test), "y_test", "x_test")
-    for name, y in (("y_train", y_train), ("y_test", y_test)):
-        lo, hi = int(y.min()), int(y.max())
-        if lo < 0 or hi > 9:
-            raise ValueError(f"{name} must hold digit labels 0..9, got values in [{lo}, {hi}]")
+    _check_digits(y_train, "y_train")
+    _check_digits(y_test, "y_test")
     return Dataset(x_train, y_train, x_test, y_test, source)
 
 

@@ -9,16 +9,6 @@ with the same name would share it. Both return an :class:`Autoencoder` that
 holds the three models and adds encode / decode / reconstruct / generate
 helpers on numpy arrays. The layers are stock Keras layers, so a saved
 autoencoder loads with plain ``keras.saving.load_model``.
-
-With the defaults the parameter counts are the article's:
-
-=========  =======  =======  =======
-model      encoder  decoder  stacked
-=========  =======  =======  =======
-dense      200,266  257,104  457,370
-conv        62,278  296,985  359,263
-=========  =======  =======  =======
-
 :func:`aelib.variational_autoencoder` builds the variational versions on
 these trunks (see :mod:`aelib.vae`).
 """
@@ -35,18 +25,10 @@ import keras
 import numpy as np
 from keras import layers
 
-from .data import check_images, check_positive_int, check_seed, describe
+from .data import _check_finite, check_images, check_number, check_positive_int, check_seed, describe
 
-__all__ = [
-    "Autoencoder",
-    "dense_autoencoder",
-    "conv_autoencoder",
-    "predict",
-    "check_input_shape",
-    "check_autoencoder",
-    "CODINGS_SIGMA",
-    "VAE_PRIOR_SIGMA",
-]
+__all__ = ["Autoencoder", "dense_autoencoder", "conv_autoencoder", "predict", "check_input_shape",
+           "check_autoencoder", "CODINGS_SIGMA", "VAE_PRIOR_SIGMA"]
 
 #: Standard deviation of the random codings the article decodes into digits:
 #: most values then fall inside tanh's range (-1, 1).
@@ -58,9 +40,6 @@ CODINGS_SIGMA = 0.33
 VAE_PRIOR_SIGMA = 1.0
 
 
-# --------------------------------------------------------------------------
-# the dense autoencoder (Figure 1)
-# --------------------------------------------------------------------------
 def dense_autoencoder(
     n_codings: int = 16,
     input_shape: Sequence[int] = (28, 28, 1),
@@ -94,30 +73,21 @@ def dense_autoencoder(
         >>> [m.count_params() for m in (ae.encoder, ae.decoder, ae.model)]
         [200266, 257104, 457370]
     """
-    n_codings, shape, encoder_units, decoder_units = _check_dense_args(
-        n_codings, input_shape, encoder_units, decoder_units)
+    n_codings = check_positive_int(n_codings, "n_codings")
+    shape = check_input_shape(input_shape)
+    encoder_units, decoder_units = _check_widths(encoder_units=encoder_units,
+                                                 decoder_units=decoder_units)
     _seed_everything(seed)
     with _dtype_policy(dtype_policy):
         images = keras.Input(shape, name="images")
-        h = layers.Flatten(name="flatten")(images)
-        for i, units in enumerate(encoder_units, 1):
-            h = layers.Dense(units, activation="relu", name=f"hidden{i}")(h)
-        codings = layers.Dense(n_codings, activation="tanh", dtype="float32", name="codings")(h)
-        encoder = keras.Model(images, codings, name="encoder")
-
-        codings_in = keras.Input((n_codings,), name="codings_in")
-        h = codings_in
-        for i, units in enumerate(decoder_units, len(encoder_units) + 1):
-            h = layers.Dense(units, activation="relu", name=f"hidden{i}")(h)
+        encoder = _encoder(images, images, encoder_units, n_codings)
+        codings_in, h = _decoder_input(n_codings, decoder_units, len(encoder_units) + 1)
         h = layers.Dense(math.prod(shape), activation="sigmoid", dtype="float32", name="pixels")(h)
         reconstruction = layers.Reshape(shape, name="reconstruction")(h)
         decoder = keras.Model(codings_in, reconstruction, name="decoder")
     return stack(encoder, decoder, "dense")
 
 
-# --------------------------------------------------------------------------
-# the convolutional autoencoder (Figure 7)
-# --------------------------------------------------------------------------
 def conv_autoencoder(
     n_codings: int = 16,
     input_shape: Sequence[int] = (28, 28, 1),
@@ -162,11 +132,15 @@ def conv_autoencoder(
         >>> [m.count_params() for m in (ae.encoder, ae.decoder, ae.model)]
         [62278, 296985, 359263]
     """
-    args = _check_conv_args(n_codings, input_shape, encoder_filters, encoder_kernels,
-                            encoder_units, decoder_units, decoder_maps, decoder_filters,
-                            decoder_kernels, output_kernel)
-    (n_codings, shape, encoder_filters, encoder_kernels, encoder_units, decoder_units,
-     decoder_maps, decoder_filters, decoder_kernels, output_kernel) = args
+    n_codings = check_positive_int(n_codings, "n_codings")
+    shape = check_input_shape(input_shape)
+    (encoder_filters, encoder_kernels, encoder_units, decoder_units, decoder_filters,
+     decoder_kernels) = _check_widths(
+        encoder_filters=encoder_filters, encoder_kernels=encoder_kernels, encoder_units=encoder_units,
+        decoder_units=decoder_units, decoder_filters=decoder_filters, decoder_kernels=decoder_kernels)
+    decoder_maps = check_positive_int(decoder_maps, "decoder_maps")
+    output_kernel = check_positive_int(output_kernel, "output_kernel")
+    _check_stages(shape, encoder_filters, encoder_kernels, decoder_filters, decoder_kernels)
     _seed_everything(seed)
     with _dtype_policy(dtype_policy):
         images = keras.Input(shape, name="images")
@@ -174,20 +148,11 @@ def conv_autoencoder(
         for i, (filters, size) in enumerate(zip(encoder_filters, encoder_kernels), 1):
             h = layers.Conv2D(filters, size, padding="same", activation="relu", name=f"conv{i}")(h)
             h = layers.MaxPooling2D(2, name=f"pool{i}")(h)
-        map_height, map_width = h.shape[1], h.shape[2]  # the decoder's first map mirrors this
-        h = layers.Flatten(name="flatten")(h)
-        for i, units in enumerate(encoder_units, 1):
-            h = layers.Dense(units, activation="relu", name=f"hidden{i}")(h)
-        codings = layers.Dense(n_codings, activation="tanh", dtype="float32", name="codings")(h)
-        encoder = keras.Model(images, codings, name="encoder")
-
-        codings_in = keras.Input((n_codings,), name="codings_in")
-        h = codings_in
-        for i, units in enumerate(decoder_units, len(encoder_units) + 1):
-            h = layers.Dense(units, activation="relu", name=f"hidden{i}")(h)
-        h = layers.Dense(map_height * map_width * decoder_maps, activation="relu",
-                         name=f"hidden{len(encoder_units) + len(decoder_units) + 1}")(h)
-        h = layers.Reshape((map_height, map_width, decoder_maps), name="feature_maps")(h)
+        map_shape = (h.shape[1], h.shape[2], decoder_maps)  # mirrors the encoder's last map
+        encoder = _encoder(images, h, encoder_units, n_codings)
+        codings_in, h = _decoder_input(n_codings, (*decoder_units, math.prod(map_shape)),
+                                       len(encoder_units) + 1)
+        h = layers.Reshape(map_shape, name="feature_maps")(h)
         for i, (filters, size) in enumerate(zip(decoder_filters, decoder_kernels), 1):
             h = layers.UpSampling2D(2, name=f"upsample{i}")(h)
             h = layers.Conv2D(filters, size, padding="same", activation="relu",
@@ -199,6 +164,26 @@ def conv_autoencoder(
     return stack(encoder, decoder, "conv")
 
 
+def _encoder(images, h, units: tuple[int, ...], n_codings: int) -> keras.Model:
+    """The encoder from ``images``: Flatten ``h``, Dense relu ``hidden1``... per
+    entry of ``units``, then Dense ``n_codings`` tanh, the "codings"."""
+    h = _dense_relu(layers.Flatten(name="flatten")(h), units, 1)
+    codings = layers.Dense(n_codings, activation="tanh", dtype="float32", name="codings")(h)
+    return keras.Model(images, codings, name="encoder")
+
+
+def _decoder_input(n_codings: int, units: tuple[int, ...], first: int):
+    """The decoder's input and what its Dense relu layers, ``hidden{first}`` on, make of it."""
+    codings_in = keras.Input((n_codings,), name="codings_in")
+    return codings_in, _dense_relu(codings_in, units, first)
+
+
+def _dense_relu(h, units: tuple[int, ...], first: int):
+    for i, width in enumerate(units, first):
+        h = layers.Dense(width, activation="relu", name=f"hidden{i}")(h)
+    return h
+
+
 def stack(encoder: keras.Model, decoder: keras.Model, kind: str) -> Autoencoder:
     """The stacked model ``decoder(encoder(images))``, wrapped as an :class:`Autoencoder`."""
     images = keras.Input(encoder.inputs[0].shape[1:], name="images")
@@ -206,9 +191,6 @@ def stack(encoder: keras.Model, decoder: keras.Model, kind: str) -> Autoencoder:
     return Autoencoder(encoder, decoder, model, kind)
 
 
-# --------------------------------------------------------------------------
-# the object the builders return
-# --------------------------------------------------------------------------
 def predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Run ``model`` on ``x`` in inference mode, ``batch_size`` rows at a time.
 
@@ -268,12 +250,9 @@ class Autoencoder:
 
     @property
     def prior_sigma(self) -> float:
-        """Standard deviation of the codings :meth:`generate` draws by default.
-
-        1.0 (:data:`VAE_PRIOR_SIGMA`, the prior N(0, 1)) for a variational
-        autoencoder; the article's 0.33 (:data:`CODINGS_SIGMA`) for the plain
-        ones, whose tanh codings have no prior.
-        """
+        """Standard deviation of the codings :meth:`generate` draws by default:
+        :data:`VAE_PRIOR_SIGMA` for a variational autoencoder, else the
+        article's :data:`CODINGS_SIGMA` (tanh codings have no prior)."""
         return VAE_PRIOR_SIGMA if self.is_variational else CODINGS_SIGMA
 
     def encode(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -281,25 +260,20 @@ class Autoencoder:
 
         A variational autoencoder gives the means ``z_mean`` (no sampling).
         """
-        x = check_images(x, "x", shape=self.input_shape)
-        return predict(self.encoder, x, batch_size)
+        return predict(self.encoder, check_images(x, "x", shape=self.input_shape), batch_size)
 
     def decode(self, codings: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Images from codings: ``(N, n_codings)`` -> ``(N, H, W, C) float32`` in (0, 1)."""
         codings = np.asarray(codings, dtype=np.float32)
         if codings.ndim != 2 or codings.shape[1] != self.n_codings or len(codings) == 0:
-            raise ValueError(
-                f"codings must have shape (N, {self.n_codings}) with N >= 1, "
-                f"got {describe(codings)}"
-            )
-        if not np.isfinite(codings).all():
-            raise ValueError("codings must be finite, got NaN or inf values")
+            raise ValueError(f"codings must have shape (N, {self.n_codings}) with N >= 1, "
+                             f"got {describe(codings)}")
+        _check_finite(codings, "codings")
         return predict(self.decoder, codings, batch_size)
 
     def reconstruct(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Reconstructions of images, same shape as ``x`` (a VAE decodes ``z_mean``)."""
-        x = check_images(x, "x", shape=self.input_shape)
-        return predict(self.model, x, batch_size)
+        return predict(self.model, check_images(x, "x", shape=self.input_shape), batch_size)
 
     def generate(
         self, n: int, *, sigma: float | None = None, seed: int | None = None
@@ -310,13 +284,9 @@ class Autoencoder:
         autoencoder (its prior), the article's 0.33 otherwise.
         """
         n = check_positive_int(n, "n")
-        if sigma is None:
-            sigma = self.prior_sigma
-        if not (isinstance(sigma, (int, float)) and sigma > 0 and math.isfinite(sigma)):
-            raise ValueError(f"sigma must be a positive number, got {sigma!r}")
+        sigma = self.prior_sigma if sigma is None else check_number(sigma, "sigma", 0.0, lo_open=True)
         rng = np.random.default_rng(seed)
-        codings = rng.normal(0.0, sigma, size=(n, self.n_codings)).astype(np.float32)
-        return self.decode(codings)
+        return self.decode(rng.normal(0.0, sigma, size=(n, self.n_codings)).astype(np.float32))
 
     def save(self, path: str | os.PathLike) -> None:
         """Save the stacked model (encoder and decoder inside) to a ``.keras`` file.
@@ -341,18 +311,11 @@ class Autoencoder:
             m.summary(**kwargs)
 
 
-# --------------------------------------------------------------------------
-# input checks and build settings, kept out of the builders' way
-# --------------------------------------------------------------------------
 def check_input_shape(input_shape, name: str = "input_shape") -> tuple[int, int, int]:
     """``input_shape`` as a tuple of three ints >= 1 (height, width, channels), else raise."""
-    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
-    if (
-        shape is None
-        or len(shape) != 3
-        or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1
-                   for s in shape)
-    ):
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
+    if len(shape) != 3 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+                                  and s >= 1 for s in shape):
         raise ValueError(
             f"{name} must be (height, width, channels) with positive ints, got {input_shape!r}"
         )
@@ -379,32 +342,21 @@ def check_autoencoder(value, name: str = "autoencoder") -> Autoencoder:
     return value
 
 
-def _check_units(units, name: str) -> tuple[int, ...]:
-    if isinstance(units, (int, np.integer)):
-        units = (units,)
-    if not isinstance(units, Sequence):
-        raise TypeError(f"{name} must be a sequence of ints >= 1, got {describe(units)}")
-    return tuple(check_positive_int(u, f"{name}[{i}]") for i, u in enumerate(units))
+def _check_widths(**widths) -> list[tuple[int, ...]]:
+    """Each keyword's value as a tuple of ints >= 1 (an int alone: a tuple of one)."""
+    checked = []
+    for name, units in widths.items():
+        if isinstance(units, (int, np.integer)):
+            units = (units,)
+        if not isinstance(units, Sequence):
+            raise TypeError(f"{name} must be a sequence of ints >= 1, got {describe(units)}")
+        checked.append(tuple(check_positive_int(u, f"{name}[{i}]") for i, u in enumerate(units)))
+    return checked
 
 
-def _check_dense_args(n_codings, input_shape, encoder_units, decoder_units):
-    return (check_positive_int(n_codings, "n_codings"), check_input_shape(input_shape),
-            _check_units(encoder_units, "encoder_units"),
-            _check_units(decoder_units, "decoder_units"))
-
-
-def _check_conv_args(n_codings, input_shape, encoder_filters, encoder_kernels, encoder_units,
-                     decoder_units, decoder_maps, decoder_filters, decoder_kernels, output_kernel):
-    n_codings = check_positive_int(n_codings, "n_codings")
-    shape = check_input_shape(input_shape)
-    encoder_filters = _check_units(encoder_filters, "encoder_filters")
-    encoder_kernels = _check_units(encoder_kernels, "encoder_kernels")
-    encoder_units = _check_units(encoder_units, "encoder_units")
-    decoder_units = _check_units(decoder_units, "decoder_units")
-    decoder_maps = check_positive_int(decoder_maps, "decoder_maps")
-    decoder_filters = _check_units(decoder_filters, "decoder_filters")
-    decoder_kernels = _check_units(decoder_kernels, "decoder_kernels")
-    output_kernel = check_positive_int(output_kernel, "output_kernel")
+def _check_stages(shape, encoder_filters, encoder_kernels, decoder_filters, decoder_kernels):
+    """One kernel per filter count, one decoder stage per encoder stage, and an
+    input that each stage's 2x pooling divides."""
     if len(encoder_filters) != len(encoder_kernels):
         raise ValueError(
             f"encoder_filters and encoder_kernels must have the same length, got "
@@ -421,8 +373,6 @@ def _check_conv_args(n_codings, input_shape, encoder_filters, encoder_kernels, e
             f"input_shape must have height and width divisible by {factor} (one 2x pooling "
             f"per encoder stage), got {shape}"
         )
-    return (n_codings, shape, encoder_filters, encoder_kernels, encoder_units, decoder_units,
-            decoder_maps, decoder_filters, decoder_kernels, output_kernel)
 
 
 def _seed_everything(seed) -> None:
