@@ -1,18 +1,12 @@
 """Measurements behind ``aelib report``: the numbers that check the article's claims.
 
-* :func:`digit_classifier` / :func:`train_digit_classifier`: a small CNN that
-  reads generated digits.
-* :func:`generation_scores`: how confidently, and as which digits, the
-  classifier reads a batch of images (e.g. digits decoded from random codings).
-* :func:`ks_normality`: how far each coding coordinate is from the normal the
-  generator samples from.
-* :func:`digit_silhouette`: how well one digit separates from the others in
-  coding space.
-* :func:`knn_accuracy`: how well the codings keep the digit's identity.
-
-Everything except the classifier is a pure function of numpy arrays, checked
-up front with errors that name the argument, what was expected and what came.
-scipy and scikit-learn are imported where they are used, to keep ``import aelib`` fast.
+A small CNN that reads digits (:func:`train_digit_classifier`) and how
+confidently it reads generated ones (:func:`generation_scores`); how normal
+the codings are (:func:`ks_normality`), how well a digit separates from the
+others in coding space (:func:`digit_silhouette`) and how well the codings keep
+the digit's identity (:func:`knn_accuracy`). Inputs are checked up front with
+errors that name the argument, what was expected and what came. scipy and
+scikit-learn are imported where they are used, to keep ``import aelib`` fast.
 """
 
 from __future__ import annotations
@@ -23,9 +17,11 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+from keras import layers
 
-from .data import Dataset, check_images, check_labels, check_positive_int, check_seed, describe
-from .models import check_input_shape
+from .data import (Dataset, _check_digits, _check_finite, check_images, check_labels, check_number,
+                   check_positive_int, check_seed, describe)
+from .models import _seed_everything, check_input_shape
 
 __all__ = [
     "GenerationScores", "digit_classifier", "train_digit_classifier", "generation_scores",
@@ -42,9 +38,6 @@ CLASSIFIER_LEARNING_RATE = 3e-3
 CLASSIFIER_FINAL_LR_FRACTION = 0.01
 
 
-# --------------------------------------------------------------------------
-# input checks
-# --------------------------------------------------------------------------
 def _check_matrix(x, name: str, what: str = "codings") -> np.ndarray:
     """Check a finite ``(N, D)`` numeric array with N, D >= 1; return it as float64."""
     try:
@@ -58,27 +51,10 @@ def _check_matrix(x, name: str, what: str = "codings") -> np.ndarray:
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"{name} is empty: expected at least one row and one column, got {describe(x)}")
     x = x.astype(np.float64, copy=False)
-    if not np.isfinite(x).all():
-        bad = int(x.size - np.count_nonzero(np.isfinite(x)))
-        raise ValueError(f"{name} must be finite, got {bad} NaN or inf values in {describe(x)}")
+    _check_finite(x, name)
     return x
 
 
-def _check_number(value, name: str, lo: float, hi: float, *, lo_open: bool = False) -> float:
-    """``value`` as a float in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``), else raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {describe(value)}")
-    value = float(value)
-    low_ok = value > lo if lo_open else value >= lo
-    if not (math.isfinite(value) and low_ok and value <= hi):
-        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{']' if hi < math.inf else ')'}"
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
-    return value
-
-
-# --------------------------------------------------------------------------
-# the digit classifier
-# --------------------------------------------------------------------------
 def digit_classifier(
     input_shape: Sequence[int] = (28, 28, 1),
     n_classes: int = N_DIGITS,
@@ -116,11 +92,7 @@ def digit_classifier(
     n_classes = check_positive_int(n_classes, "n_classes")
     if n_classes < 2:
         raise ValueError(f"n_classes must be >= 2, got {n_classes}")
-    seed = check_seed(seed)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-    layers = keras.layers
-
+    _seed_everything(seed)
     inputs = keras.Input(shape, name="images")
     h = layers.Conv2D(16, 5, activation="relu", kernel_initializer="he_uniform", name="conv1")(inputs)
     h = layers.MaxPooling2D(2, name="pool1")(h)
@@ -169,16 +141,14 @@ def train_digit_classifier(
         raise TypeError(f"data must be an aelib Dataset (from aelib.load_mnist), got {describe(data)}")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    learning_rate = _check_number(learning_rate, "learning_rate", 0.0, math.inf, lo_open=True)
+    learning_rate = check_number(learning_rate, "learning_rate", 0.0, lo_open=True)
     seed = check_seed(seed)
     x_train = check_images(data.x_train, "data.x_train")
     x_test = check_images(data.x_test, "data.x_test", shape=x_train.shape[1:])
     y_train = check_labels(data.y_train, len(x_train), "data.y_train", "data.x_train")
     y_test = check_labels(data.y_test, len(x_test), "data.y_test", "data.x_test")
-    for name, y in (("data.y_train", y_train), ("data.y_test", y_test)):
-        if y.min() < 0 or y.max() >= N_DIGITS:
-            raise ValueError(f"{name} must hold digit labels 0..{N_DIGITS - 1}, "
-                             f"got values in [{y.min()}, {y.max()}]")
+    _check_digits(y_train, "data.y_train")
+    _check_digits(y_test, "data.y_test")
 
     # digit_classifier sets Keras's global seed, which the shuffling below uses too
     model = digit_classifier(x_train.shape[1:], N_DIGITS, seed=seed)
@@ -198,9 +168,6 @@ def train_digit_classifier(
     return model, accuracy
 
 
-# --------------------------------------------------------------------------
-# scores
-# --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class GenerationScores:
     """How a classifier reads a batch of images, from :func:`generation_scores`.
@@ -253,16 +220,12 @@ def generation_scores(probabilities, threshold: float = 0.9) -> GenerationScores
         >>> round(s.mean_confidence, 4), round(s.confident_share, 4), s.class_counts
         (0.85, 0.6667, (1, 2))
     """
-    threshold = _check_number(threshold, "threshold", 0.0, 1.0)
+    threshold = check_number(threshold, "threshold", 0.0, 1.0)
     p = _check_matrix(probabilities, "probabilities", "class probabilities")
     if p.shape[1] < 2:
         raise ValueError(f"probabilities must have at least 2 classes (columns), got {describe(p)}")
     if p.min() < 0:
-        rows = np.flatnonzero((p < 0).any(axis=1))
-        raise ValueError(
-            f"probabilities must be non-negative, got negative entries in {len(rows)} of {len(p)} rows "
-            f"(row {rows[0]}: min {p[rows[0]].min():g})"
-        )
+        raise ValueError(f"probabilities must be non-negative, got a minimum of {p.min():g}")
     sums = p.sum(axis=1)
     off = np.flatnonzero(np.abs(sums - 1.0) > PROBABILITY_ATOL)
     if len(off):
@@ -307,7 +270,7 @@ def ks_normality(codings, sigma: float = 1.0) -> float:
         >>> ks_normality(z, sigma=0.33) < 0.03, ks_normality(z, sigma=1.0) > 0.2
         (True, True)
     """
-    sigma = _check_number(sigma, "sigma", 0.0, math.inf, lo_open=True)
+    sigma = check_number(sigma, "sigma", 0.0, lo_open=True)
     z = _check_matrix(codings, "codings")
     import scipy.stats
 
