@@ -12,49 +12,25 @@ the plain one. Training minimises the negative ELBO per image::
 with ``reconstruction_loss`` the binary cross-entropy summed over the pixels
 (a Bernoulli likelihood for each pixel) and ``kl_loss`` the KL divergence from
 N(z_mean, exp(z_log_var)) to the prior N(0, 1), summed over the codings.
-
-Why binary cross-entropy rather than squared error (``reconstruction="sse"``
-on :class:`VAE` keeps the other for comparison): summed squared error is the
-log-likelihood of a Gaussian with a fixed variance of 1/2, several times
-smaller than the cross-entropy of the same digits, so against the same KL term
-it acts like a larger ``kl_weight``: fewer codings carry information and the
-reconstructions blur. Cross-entropy with ``kl_weight=1`` is the ELBO of
-[0, 1] pixels; the trade-off between reconstructions and samples is left to
-``kl_weight``. The comparison is in docs/convergence.md.
+``reconstruction="sse"`` keeps summed squared error for comparison: a Gaussian
+likelihood of fixed variance, which weighs the reconstructions less against
+the KL term, as a larger ``kl_weight`` would (docs/convergence.md).
 
 Training goes through plain ``fit`` on every Keras backend: :class:`VAE`
-overrides ``compute_loss`` (Keras's hook for a model's own loss), and the
-:class:`Sampling` layer draws with ``keras.random`` and a ``SeedGenerator``.
-
-The returned :class:`~aelib.Autoencoder` works like the plain ones:
-``encode`` gives ``z_mean``, ``reconstruct`` decodes ``z_mean`` (deterministic),
-``generate`` samples codings from the prior N(0, 1), ``save`` and
+overrides ``compute_loss``, Keras's hook for a model's own loss. The returned
+:class:`~aelib.Autoencoder` works like the plain ones: ``encode`` gives
+``z_mean``, ``reconstruct`` decodes ``z_mean`` (deterministic), ``generate``
+samples codings from the prior N(0, 1), ``save`` and
 :func:`~aelib.load_autoencoder` round-trip it.
-
-With the defaults (``n_codings=16``, 28x28x1 images) the parameter counts are:
-
-=========  ==============  ====================  =======  =======
-model      ``ae.encoder``  ``ae.model.encoder``  decoder  stacked
-           (to z_mean)     (both heads)
-=========  ==============  ====================  =======  =======
-dense_vae  200,266         204,282               257,104  461,386
-conv_vae    62,278          64,694               296,985  361,679
-=========  ==============  ====================  =======  =======
-
-(the plain model's counts plus one more ``Dense(n_codings)`` head on the last
-hidden layer: 250*16+16 = 4,016 dense, 150*16+16 = 2,416 conv).
 """
 
 from __future__ import annotations
-
-import inspect
-import math
 
 import keras
 import numpy as np
 from keras import layers, ops
 
-from .data import check_images, check_seed, describe
+from .data import check_images, check_number, check_seed, describe
 from .models import Autoencoder, check_autoencoder, conv_autoencoder, dense_autoencoder
 
 __all__ = ["variational_autoencoder", "sampled_codings", "autoencoder_from_vae", "kl_divergence",
@@ -67,14 +43,6 @@ KINDS = ("dense", "conv")
 RECONSTRUCTION_LOSSES = ("bce", "sse")
 
 _BUILDERS = {"dense": dense_autoencoder, "conv": conv_autoencoder}
-
-
-def _check_kl_weight(kl_weight) -> float:
-    if isinstance(kl_weight, bool) or not isinstance(kl_weight, (int, float, np.integer, np.floating)):
-        raise TypeError(f"kl_weight must be a number >= 0, got {describe(kl_weight)}")
-    if not (math.isfinite(kl_weight) and kl_weight >= 0):
-        raise ValueError(f"kl_weight must be a finite number >= 0, got {kl_weight!r}")
-    return float(kl_weight)
 
 
 @keras.saving.register_keras_serializable(package="aelib")
@@ -168,19 +136,16 @@ class VAE(keras.Model):
     ):
         super().__init__(**kwargs)
         if not isinstance(encoder, keras.Model) or len(encoder.outputs) != 3:
-            raise TypeError(
-                "encoder must be a keras.Model with 3 outputs [z_mean, z_log_var, z], "
-                f"got {describe(encoder)}"
-            )
+            raise TypeError("encoder must be a keras.Model with 3 outputs [z_mean, z_log_var, z], "
+                            f"got {describe(encoder)}")
         if not isinstance(decoder, keras.Model):
             raise TypeError(f"decoder must be a keras.Model, got {describe(decoder)}")
         if reconstruction not in RECONSTRUCTION_LOSSES:
-            raise ValueError(
-                f"reconstruction must be one of {RECONSTRUCTION_LOSSES}, got {reconstruction!r}"
-            )
+            raise ValueError(f"reconstruction must be one of {RECONSTRUCTION_LOSSES}, "
+                             f"got {reconstruction!r}")
         self.encoder = encoder
         self.decoder = decoder
-        self._kl_weight = _check_kl_weight(kl_weight)
+        self._kl_weight = check_number(kl_weight, "kl_weight", 0.0)
         self._reconstruction = reconstruction
         self.total_loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
@@ -199,8 +164,7 @@ class VAE(keras.Model):
 
     def call(self, inputs, training=None):
         z_mean, z_log_var, z = self.encoder(inputs, training=training)
-        # the KL term, batch mean; compute_loss reads it back from self.losses
-        self.add_loss(ops.mean(kl_divergence(z_mean, z_log_var)))
+        self.add_loss(ops.mean(kl_divergence(z_mean, z_log_var)))  # read back in compute_loss
         return self.decoder(z if training else z_mean, training=training)
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -209,10 +173,8 @@ class VAE(keras.Model):
         are ignored (the VAE trains on its own loss); ``metrics`` are refused."""
         del loss, loss_weights  # the VAE's loss is its own
         if metrics is not None or weighted_metrics is not None:
-            raise ValueError(
-                "metrics: a VAE reports loss, reconstruction_loss and kl_loss itself and "
-                "takes no compiled metrics; compile it with an optimizer only"
-            )
+            raise ValueError("metrics: a VAE reports loss, reconstruction_loss and kl_loss itself "
+                             "and takes no compiled metrics; compile it with an optimizer only")
         super().compile(optimizer=optimizer, **kwargs)
 
     def compile_from_config(self, config):
@@ -248,9 +210,6 @@ class VAE(keras.Model):
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         return {m.name: m.result() for m in self.metrics}
 
-    # ----------------------------------------------------------------------
-    # saving
-    # ----------------------------------------------------------------------
     def get_config(self):
         return {
             **super().get_config(),
@@ -264,9 +223,7 @@ class VAE(keras.Model):
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         for key in ("encoder", "decoder"):
-            config[key] = keras.saving.deserialize_keras_object(
-                config[key], custom_objects=custom_objects
-            )
+            config[key] = keras.saving.deserialize_keras_object(config[key], custom_objects)
         return cls(**config)
 
 
@@ -309,17 +266,10 @@ def variational_autoencoder(
         >>> vae.kind, vae.model.count_params(), vae.prior_sigma
         ('dense_vae', 461386, 1.0)
     """
-    if not isinstance(kind, str) or kind not in KINDS:
+    if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    kl_weight = _check_kl_weight(kl_weight)
-    seed = check_seed(seed)
-    builder = _BUILDERS[kind]
-    allowed = [p for p in inspect.signature(builder).parameters
-               if p not in ("n_codings", "input_shape", "seed")]
-    unknown = sorted(set(widths) - set(allowed))
-    if unknown:
-        raise TypeError(f"{unknown[0]} is not an argument of a {kind} VAE; the widths are {allowed}")
-    plain = builder(n_codings, input_shape, seed=seed, **widths)
+    kl_weight = check_number(kl_weight, "kl_weight", 0.0)
+    plain = _BUILDERS[kind](n_codings, input_shape, seed=seed, **widths)
 
     trunk = plain.encoder.get_layer("codings").input  # the last hidden layer's output
     z_mean = layers.Dense(plain.n_codings, dtype="float32", name="z_mean")(trunk)
