@@ -1,22 +1,11 @@
 """Architecture diagrams of the article's autoencoders (Figures 1 and 7).
 
-Both drawings are read off the model object itself, never hard-coded, so a
-model built with other sizes is drawn with its own sizes:
-
-* :func:`layer_table` lists an autoencoder's layers as plain records
-  (name, layer type, output shape, units / filters / kernel, activation,
-  parameters, encoder or decoder); both drawings are built from it.
-* :func:`plot_dense_architecture` (Figure 1) draws a dense autoencoder as
-  columns of neurons joined by their connections, 784-250-16-320-784 for the
-  article's model.
-* :func:`plot_conv_architecture` (Figure 7) draws a convolutional
-  autoencoder as a left-to-right row of blocks whose height follows the
-  feature maps' size and whose thickness follows their channels.
-
-The functions are pure: they build a :class:`matplotlib.figure.Figure`
-directly (no pyplot, no global state) or draw on a given ``ax``, and never
-show or save. The default sizes read well saved with ``fig.savefig(path,
-dpi=100)``.
+Both drawings are read off the model through :func:`layer_table`, never
+hard-coded, so a model built with other sizes is drawn with its own sizes.
+Each is a layout step (positions from the layer table, sizes as named
+constants) and a drawing step. Like :mod:`aelib.plots`, they build a
+:class:`matplotlib.figure.Figure` directly (or draw on a given ``ax``) and
+never show or save; the default sizes read well saved at ``dpi=100``.
 
 Example:
     >>> from aelib import dense_autoencoder
@@ -32,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TypedDict
 
 import numpy as np
@@ -199,19 +189,6 @@ class _Frame:
     label_y: float  # top of the labels under the layers
     params: dict[str, int]  # parameters of the encoder and of the decoder
 
-    @property
-    def inches(self) -> tuple[float, float]:
-        """The default figure's size."""
-        (x0, x1), (y0, y1) = self.xlim, self.ylim
-        return (x1 - x0) * self.inch_per_unit, (y1 - y0) * self.inch_per_unit
-
-    @property
-    def bands(self) -> list[tuple[str, float, float, float, float]]:
-        """``(part, left, right, bottom, top)`` of the encoder and decoder bands."""
-        (x0, x1), (y0, y1), (dx, dy) = self.xlim, self.ylim, self.band_inset
-        return [("encoder", x0 + dx, self.x_split, y0 + dy, y1 - dy),
-                ("decoder", self.x_split, x1 - dx, y0 + dy, y1 - dy)]
-
 
 def _tint(color: str, amount: float) -> tuple[float, float, float]:
     """Mix ``color`` with white: ``amount`` 0 keeps it, 1 gives white."""
@@ -245,16 +222,6 @@ def _params_by_part(table: Sequence[LayerRecord]) -> dict[str, int]:
             for part in ("encoder", "decoder")}
 
 
-def _checked_table(autoencoder, figsize, ax) -> tuple[list[LayerRecord], tuple | None]:
-    """The layer table and the checked ``figsize``; raises on a bad argument."""
-    table = layer_table(autoencoder)
-    if ax is not None and not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None, got {describe(ax)}")
-    if figsize is not None and ax is not None:
-        raise ValueError("figsize: give figsize or ax, not both (ax already has a figure)")
-    return table, plots.check_figsize(figsize, default=None)
-
-
 def _text_lines(ax: Axes, x: float, y: float, lines, *, gap=_LINE_GAP, gid=None) -> None:
     """Stack ``(text, style)`` lines downward from ``(x, y)``; each style has a ``fontsize``.
 
@@ -284,18 +251,21 @@ def _layer_label(ax: Axes, x: float, y: float, lines, role: str, fontsize: float
 
 def _draw_frame(frame: _Frame, figsize, ax) -> tuple[Figure, Axes]:
     """The figure (or ``ax``) set up, the encoder / decoder bands and the codings highlight."""
+    (x0, x1), (y0, y1), (dx, dy) = frame.xlim, frame.ylim, frame.band_inset
     if ax is None:
-        fig = Figure(figsize=figsize or frame.inches)
+        fig = Figure(figsize=figsize or ((x1 - x0) * frame.inch_per_unit,
+                                         (y1 - y0) * frame.inch_per_unit))
         ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     else:
         fig = ax.figure
-    ax.set_xlim(*frame.xlim)
-    ax.set_ylim(*frame.ylim)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
     ax.set_aspect("equal", adjustable="box")
     ax.set_axis_off()
     band_round, pill_round = frame.rounding
-    for part, left, right, bottom, top in frame.bands:
-        color = _ENCODER if part == "encoder" else _DECODER
+    bottom, top = y0 + dy, y1 - dy
+    for part, left, right, color in (("encoder", x0 + dx, frame.x_split, _ENCODER),
+                                     ("decoder", frame.x_split, x1 - dx, _DECODER)):
         ax.add_patch(FancyBboxPatch(
             (left, bottom), right - left, top - bottom,
             boxstyle=f"round,pad=0,rounding_size={band_round}",
@@ -391,7 +361,7 @@ def _dense_layout(table: Sequence[LayerRecord], max_neurons: int) -> tuple[_Fram
         c["ellipsis"] = ys.pop(math.ceil(drawn / 2)) if slots > drawn else None
         size = f"{c['width']:,}" + (f" {c['activation']}" if c["activation"] else "")
         c.update(x=i * _DENSE_STEP, ys=ys, slots=slots, labels=(c["role"], size, c["note"]))
-    for a, b in zip(columns[:-1], columns[1:]):
+    for a, b in pairwise(columns):
         a["links"] = [((a["x"], y0), (b["x"], y1)) for y0 in a["ys"] for y1 in b["ys"]]
     codings = next(c for c in columns if c["role"] == "codings")
     half = max(c["slots"] for c in columns) / 2
@@ -488,7 +458,8 @@ def plot_dense_architecture(
         ValueError: ``autoencoder`` has convolutional (image-shaped) layers;
             bad ``max_neurons`` or ``figsize``.
     """
-    table, figsize = _checked_table(autoencoder, figsize, ax)
+    table = layer_table(autoencoder)
+    figsize = plots.check_figsize(figsize, None, ax)
     frame, columns = _dense_layout(table, _check_max_neurons(max_neurons))
     fig, ax = _draw_frame(frame, figsize, ax)
     _draw_dense(ax, columns, frame.label_y)
@@ -592,7 +563,7 @@ def _conv_layout(table: Sequence[LayerRecord]) -> tuple[_Frame, list[dict], floa
     for i, r in enumerate(table):
         geometry = _block_geometry(i, r["output_shape"], maxima)
         blocks.append({"record": r, "x": i, "labels": _block_text(r), "arrow": None, **geometry})
-    for a, b in zip(blocks[:-1], blocks[1:]):
+    for a, b in pairwise(blocks):
         right, left = a["x0"] + a["w"] + a["ox"], b["x0"]
         if left - right > _CONV_MIN_ARROW:
             a["arrow"] = (right + _CONV_ARROW_GAP, left - _CONV_ARROW_GAP)
@@ -693,7 +664,8 @@ def plot_conv_architecture(
         ValueError: ``autoencoder`` has no Conv2D layer (a dense model; draw it
             with :func:`plot_dense_architecture`); bad ``figsize``.
     """
-    table, figsize = _checked_table(autoencoder, figsize, ax)
+    table = layer_table(autoencoder)
+    figsize = plots.check_figsize(figsize, None, ax)
     if not any(r["layer_type"] in ("Conv2D", "Conv2DTranspose") for r in table):
         raise ValueError(
             "autoencoder must be a convolutional autoencoder (with Conv2D layers, as built "

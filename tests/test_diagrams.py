@@ -364,12 +364,12 @@ class TestBadInputsAreRejected:
 
     def test_figsize_with_ax(self, dense_ae):
         ax = Figure().add_subplot()
-        with pytest.raises(ValueError, match="figsize: give figsize or ax, not both"):
+        with pytest.raises(ValueError, match="figsize is only used when a new figure is made; with ax= given"):
             plot_dense_architecture(dense_ae, figsize=(5, 5), ax=ax)
 
     def test_figsize_with_ax_conv(self, conv_ae):
         ax = Figure().add_subplot()
-        with pytest.raises(ValueError, match="figsize: give figsize or ax, not both"):
+        with pytest.raises(ValueError, match="figsize is only used when a new figure is made; with ax= given"):
             plot_conv_architecture(conv_ae, figsize=(5, 5), ax=ax)
 
     @pytest.mark.parametrize("func", [plot_dense_architecture, plot_conv_architecture])
