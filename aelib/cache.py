@@ -1,19 +1,14 @@
 """The trained-model cache that ``aelib figures`` and ``aelib report`` share.
 
-A :class:`Run` holds the data, the seed and the settings of one regeneration,
-and hands out trained models: from this run, from the cache folder, or
-trained now (and then cached). A cache entry is three files named by a hash of
-everything that decides the model (:meth:`Run.config`): ``KIND-KEY.keras``
-(the model), ``KIND-KEY.frames.npz`` (its reconstruction frames) and
-``KIND-KEY.json`` (its record, written last: it marks the entry complete).
-Every file is written atomically, and the record holds the SHA-256 of the
-other two, so it vouches for exactly the files beside it. An entry that cannot
-be read in full (a file cut short, emptied, replaced by another, a folder in
-its place), or whose record names other settings, is a cache miss: the run
-says so in one line, trains again and replaces the entry. A cache that cannot
-be written (a read-only folder, a full disk) costs only the caching: the run
-says so in one line and carries on. Runs sharing one cache folder take turns
-(an advisory lock on the folder) to write or read an entry.
+A :class:`Run` holds the data, seed and settings of one regeneration and
+hands out trained models: from this run, from the cache folder, or trained now
+(and cached). An entry is named by a hash of everything that decides the model
+(:meth:`Run.config`): ``KIND-KEY.keras``, ``KIND-KEY.frames.npz`` (the
+reconstruction frames) and ``KIND-KEY.json``, the record, written last with the
+SHA-256 of the other files. An entry that cannot be read in full, or whose
+record names other settings, is a miss: said in one line, trained again and
+replaced. A cache that cannot be written costs only the caching. Every file is
+written atomically, and runs sharing a folder take turns (an advisory lock).
 
     from aelib.cache import Run
     run = Run(aelib.load_mnist(), seed=0, cache_dir=".aelib-cache")
@@ -163,22 +158,23 @@ class Run:
         """The data's fingerprint, hashed once per run (it reads every pixel)."""
         return self.data.fingerprint()
 
+    def _identity(self) -> dict:
+        """What decides every cached model besides its own settings."""
+        return {"aelib": __version__, "keras": keras.__version__, "backend": backend_name(),
+                "seed": self.seed, "data": self.data_fingerprint}
+
     def config(self, kind: str) -> dict:
         """Everything that decides a trained model: a cache entry must match it."""
         spec = MODELS[kind]
         return {
             "kind": kind,
-            "aelib": __version__,
-            "keras": keras.__version__,
-            "backend": backend_name(),
+            **self._identity(),
             "recipe": "aelib",
             "epochs": spec.quick_epochs if self.quick else spec.epochs,
             "batch_size": spec.batch_size,
             "dtype_policy": spec.dtype_policy(),
-            "seed": self.seed,
             "snapshots": [spec.n_snapshots, spec.snapshot_per_epoch, spec.snapshot_epochs,
                           spec.snapshot_spaced],
-            "data": self.data_fingerprint,
             "data_source": "sample" if self.data.is_sample else "full",
             "train_images": len(self.data.split_validation()[0]),  # the validation split held out
         }
@@ -204,12 +200,9 @@ class Run:
         """
         from .metrics import train_digit_classifier
 
-        config = {"what": "digit_classifier", "aelib": __version__, "keras": keras.__version__,
-                  "backend": backend_name(), "seed": self.seed, "data": self.data_fingerprint}
-
         def load(path: Path, info: dict) -> tuple[keras.Model, float]:
-            accuracy = _number(info, "test_accuracy", path.with_suffix(".json"), 0.0, 1.0)
             model = _load_classifier(path, self.data.x_train.shape[1:])
+            accuracy = float(info["test_accuracy"])
             self.progress(f"digit classifier: from the cache ({path.name}, "
                           f"test accuracy {accuracy:.2%})")
             return model, accuracy
@@ -219,9 +212,11 @@ class Run:
             model, accuracy = train_digit_classifier(self.data, seed=self.seed)
             self.progress(f"digit classifier: trained in {time.perf_counter() - start:.0f} s, "
                           f"test accuracy {accuracy:.2%}")
-            return (model, accuracy), model, {"config": config, "test_accuracy": accuracy}
+            return (model, accuracy), model, {"test_accuracy": accuracy}
 
-        return self._one_model_entry("classifier", "digit classifier", config, load, fit)
+        config = {"what": "digit_classifier", **self._identity()}
+        return self._one_model("classifier", "digit classifier", config, {"test_accuracy": 1.0},
+                               load, fit)
 
     def trained(self, name: str, label: str, settings: dict,
                 fit: Callable[[], tuple[Autoencoder, dict]]) -> TrainedModel:
@@ -244,12 +239,8 @@ class Run:
                              f"got {name!r}")
         if name in self.extras:
             return self.extras[name]
-        config = {"what": name, "aelib": __version__, "keras": keras.__version__,
-                  "backend": backend_name(), "seed": self.seed, "data": self.data_fingerprint,
-                  "data_source": "sample" if self.data.is_sample else "full", **settings}
 
         def load(path: Path, info: dict) -> TrainedModel:
-            _number(info, "train_seconds", path.with_suffix(".json"), 0.0, math.inf)
             ae = _load_autoencoder(path, settings["kind"], self.data.x_train.shape[1:])
             if ae.n_codings != settings["n_codings"]:
                 raise _Miss(f"{path.name} has {ae.n_codings} codings, not {settings['n_codings']}")
@@ -258,39 +249,13 @@ class Run:
 
         def train_it():
             ae, record = fit()
-            info = {"config": config, **record}
-            return TrainedModel(ae, [], info), ae, info
+            return TrainedModel(ae, [], {"config": config, **record}), ae.model, record
 
-        self.extras[name] = self._one_model_entry(name, label, config, load, train_it)
+        config = {"what": name, **self._identity(),
+                  "data_source": "sample" if self.data.is_sample else "full", **settings}
+        self.extras[name] = self._one_model(name, label, config, {"train_seconds": math.inf},
+                                            load, train_it)
         return self.extras[name]
-
-    def _one_model_entry(self, name: str, label: str, config: dict,
-                         load: Callable[[Path, dict], object],
-                         fit: Callable[[], tuple[object, object, dict]]):
-        """A cache entry of one ``.keras`` file and its record (the classifier, the
-        studies' models): ``load(model_path, record)`` on a hit (raising
-        :class:`_Miss` when the entry cannot be used), else ``fit()``, which returns
-        the value, the Keras model to save and the record; saved when there is a cache."""
-        stem = self.cache_stem(name, config)
-        paths = None if stem is None else (stem.with_suffix(".keras"), stem.with_suffix(".json"))
-        if paths is not None and not self.retrain:
-            try:
-                with folder_lock(self.cache_dir, shared=True):
-                    if any(_present(p) for p in paths):
-                        info = self._read_record(paths[1], config)
-                        _check_digests(info, {"model": paths[0]}, paths[1])
-                        return load(paths[0], info)
-            except _Miss as why:
-                self.progress(f"{label}: cache entry {stem.name} unusable ({why}); "
-                              "training it again")
-        value, model, record = fit()
-        if paths is not None:
-            def write():
-                save_keras(model, paths[0])
-                _write_record(paths[1], {**record, "files": {"model": _digest(paths[0])}})
-
-            self._write_entry(label, paths, write)
-        return value
 
     # -- cache ----------------------------------------------------------------
     def cache_stem(self, name: str, config: dict) -> Path | None:
@@ -301,71 +266,51 @@ class Run:
         return self.cache_dir / f"{name}-{key}"
 
     def _cache_paths(self, kind: str) -> tuple[Path, Path, Path] | None:
+        """The model, record and frames files of ``kind``'s entry (``None`` without a cache)."""
         stem = self.cache_stem(kind, self.config(kind))
-        if stem is None:
-            return None
-        return stem.with_suffix(".keras"), stem.with_suffix(".json"), stem.with_suffix(".frames.npz")
+        return None if stem is None else (*_entry_files(stem, frames=True).values(),)
 
-    @staticmethod
-    def _read_record(path: Path, config: dict) -> dict:
-        """The entry's JSON record, checked against ``config``; :class:`_Miss` otherwise."""
-        try:
-            text = path.read_bytes().decode()
-        except OSError as err:
-            raise _Miss(_unreadable(path, err)) from None
-        except UnicodeDecodeError:
-            raise _Miss(f"{path.name} is not a JSON record (binary data)") from None
-        if not text.strip():
-            raise _Miss(f"{path.name} is empty")
-        try:
-            info = json.loads(text)
-        except ValueError as err:  # JSONDecodeError, or numbers beyond Python's limits
-            raise _Miss(f"{path.name} is not valid JSON ({err}); cut short?") from None
-        if not isinstance(info, dict) or "config" not in info:
-            raise _Miss(f"{path.name} is not an aelib cache record")
-        if info["config"] != config:
-            raise _Miss(f"{path.name} records other settings")
-        return info
-
-    def _load_cached(self, kind: str) -> TrainedModel | None:
-        paths = self._cache_paths(kind)
-        if self.retrain or paths is None:
+    def _lookup(self, label: str, stem: Path | None, config: dict, numbers: dict[str, float],
+                load: Callable[[dict[str, Path], dict], object], frames: bool = False):
+        """``load(files, record)`` of the entry at ``stem`` once its record is
+        checked (``config``, the ``numbers`` in ``[0, bound]``, the files'
+        digests); ``None`` with no cache, with ``retrain``, with nothing there,
+        or for an entry that cannot be used (:class:`_Miss`), said in one line."""
+        if stem is None or self.retrain:
             return None
-        model_path, info_path, frames_path = paths
-        spec, config = MODELS[kind], self.config(kind)
+        files = _entry_files(stem, frames)
         try:
             with folder_lock(self.cache_dir, shared=True):
-                if not any(_present(p) for p in paths):
+                if not any(_present(p) for p in files.values()):
                     return None
-                info = self._read_record(info_path, config)
-                test_mse = _number(info, "test_mse", info_path, 0.0, math.inf)
-                _number(info, "train_seconds", info_path, 0.0, math.inf)
-                _check_digests(info, {"model": model_path, "frames": frames_path}, info_path)
-                ae = _load_autoencoder(model_path, kind, self.data.x_train.shape[1:])
-                frames = _load_frames(frames_path, spec.n_frames(config["train_images"],
-                                                                 config["epochs"]))
+                info = _read_record(files["record"], config, numbers)
+                _check_digests(info, files)
+                return load(files, info)
         except _Miss as why:
-            self.progress(f"{spec.label}: cache entry {model_path.stem} unusable ({why}); "
-                          "training it again")
+            self.progress(f"{label}: cache entry {stem.name} unusable ({why}); training it again")
             return None
-        self.progress(f"{spec.label}: from the cache ({model_path.name}, test MSE {test_mse:.4f})")
-        info["cached"] = True
-        return TrainedModel(ae, frames, info)
 
-    def _write_entry(self, label: str, paths: tuple[Path, ...], write: Callable[[], None]) -> None:
-        """Write the cache entry of ``paths`` (model, record, ...) by ``write()``
-        with the cache folder locked. A cache that cannot be written is said in
-        one line, and the run goes on without it."""
+    def _store(self, label: str, stem: Path | None, record: dict,
+               write: Callable[[dict[str, Path]], None], frames: bool = False) -> None:
+        """Write the entry at ``stem`` with the cache folder locked: ``write(files)``
+        the model (and frames), then ``record`` with their digests, last: it marks
+        the entry complete. A cache that cannot be written is said in one line,
+        and the run goes on without it."""
+        if stem is None:
+            return
+        files = _entry_files(stem, frames)
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             remove_stale_temporaries(self.cache_dir)
             with folder_lock(self.cache_dir):
-                for path in paths:  # a folder where a file of the entry goes
+                for path in files.values():  # a folder where a file of the entry goes
                     if path.is_dir() and not path.is_symlink():
                         shutil.rmtree(path)
-                # the record goes first: the entry is incomplete until it is back
-                paths[1].unlink(missing_ok=True)
-                write()
+                files["record"].unlink(missing_ok=True)  # the entry is incomplete until it is back
+                write(files)
+                digests = {k: _digest(p) for k, p in files.items() if k != "record"}
+                with atomic_path(files["record"]) as tmp:
+                    tmp.write_text(json.dumps({**record, "files": digests}, indent=2) + "\n")
         except OSError as err:
             if os.path.isfile(self.cache_dir):
                 why = f"{self.cache_dir} is a file, not a folder"
@@ -373,20 +318,44 @@ class Run:
                 why = f"cannot write to {self.cache_dir}: {err.strerror or type(err).__name__}"
             self.progress(f"{label}: not cached ({why}); carrying on without the cache")
 
+    def _one_model(self, name: str, label: str, config: dict, numbers: dict[str, float],
+                   load: Callable[[Path, dict], object],
+                   fit: Callable[[], tuple[object, keras.Model, dict]]):
+        """An entry of one ``.keras`` file and its record (the classifier, the
+        studies' models): ``load(model_path, record)`` on a hit, else ``fit()``,
+        which returns the value, the Keras model to save and its record."""
+        stem = self.cache_stem(name, config)
+        found = self._lookup(label, stem, config, numbers,
+                             lambda files, info: load(files["model"], info))
+        if found is not None:
+            return found
+        value, model, record = fit()
+        self._store(label, stem, {"config": config, **record},
+                    lambda files: save_keras(model, files["model"]))
+        return value
+
+    def _load_cached(self, kind: str) -> TrainedModel | None:
+        spec, config = MODELS[kind], self.config(kind)
+
+        def load(files: dict[str, Path], info: dict) -> TrainedModel:
+            ae = _load_autoencoder(files["model"], kind, self.data.x_train.shape[1:])
+            frames = _load_frames(files["frames"],
+                                  spec.n_frames(config["train_images"], config["epochs"]))
+            self.progress(f"{spec.label}: from the cache ({files['model'].name}, "
+                          f"test MSE {info['test_mse']:.4f})")
+            return TrainedModel(ae, frames, {**info, "cached": True})
+
+        return self._lookup(spec.label, self.cache_stem(kind, config), config,
+                            {"test_mse": math.inf, "train_seconds": math.inf}, load, frames=True)
+
     def _save_cached(self, kind: str, trained: TrainedModel) -> None:
-        paths = self._cache_paths(kind)
-        if paths is None:
-            return
-        model_path, info_path, frames_path = paths
-
-        def write():  # the record last: it marks the entry complete
-            trained.autoencoder.save(model_path)
-            with atomic_path(frames_path) as tmp:
+        def write(files: dict[str, Path]) -> None:
+            trained.autoencoder.save(files["model"])
+            with atomic_path(files["frames"]) as tmp:
                 np.savez_compressed(tmp, frames=np.stack(trained.frames))
-            files = {"model": _digest(model_path), "frames": _digest(frames_path)}
-            _write_record(info_path, {**trained.info, "files": files})
 
-        self._write_entry(MODELS[kind].label, paths, write)
+        self._store(MODELS[kind].label, self.cache_stem(kind, self.config(kind)), trained.info,
+                    write, frames=True)
 
     # -- training -------------------------------------------------------------
     def _train(self, kind: str) -> TrainedModel:
@@ -396,10 +365,13 @@ class Run:
         chosen = np.sort(rng.choice(len(x), spec.n_snapshots, replace=False))
         recorder = spec.recorder(x[chosen], len(x), epochs)
         ae = spec.build(seed=self.seed, dtype_policy=spec.dtype_policy())
+
+        def say_epoch(epoch, logs):
+            self.progress(f"{spec.label}: epoch {epoch + 1}/{epochs}, loss {logs['loss']:.4f}")
+
         start = time.perf_counter()
-        train(ae, x, epochs=epochs, batch_size=spec.batch_size, snapshots=recorder,
-              seed=self.seed, callbacks=[_EpochProgress(spec.label, epochs, self.progress)],
-              verbose=0)
+        train(ae, x, epochs=epochs, batch_size=spec.batch_size, snapshots=recorder, seed=self.seed,
+              callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=say_epoch)], verbose=0)
         seconds = time.perf_counter() - start
         test_mse = evaluate(ae, self.data.x_test)
         self.progress(f"{spec.label}: trained {epochs} epochs in {seconds:.0f} s, "
@@ -409,6 +381,14 @@ class Run:
         trained = TrainedModel(ae, recorder.frames, info)
         self._save_cached(kind, trained)
         return trained
+
+
+def _entry_files(stem: Path, frames: bool) -> dict[str, Path]:
+    """The files of the entry at ``stem``: its model, record and (``frames``) frames."""
+    files = {"model": stem.with_suffix(".keras"), "record": stem.with_suffix(".json")}
+    if frames:
+        files["frames"] = stem.with_suffix(".frames.npz")
+    return files
 
 
 def _present(path: Path) -> bool:
@@ -440,23 +420,39 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _number(info: dict, key: str, path: Path, lo: float, hi: float) -> float:
-    """``info[key]``, a number in ``[lo, hi]``; :class:`_Miss` otherwise."""
-    value = info.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-        raise _Miss(f"{path.name} has no valid {key}")
-    return float(value)
+def _read_record(path: Path, config: dict, numbers: dict[str, float]) -> dict:
+    """The entry's JSON record, written for ``config`` and holding each of
+    ``numbers`` in ``[0, bound]``; :class:`_Miss` otherwise."""
+    try:
+        text = path.read_bytes()
+        info = json.loads(text)
+    except OSError as err:
+        raise _Miss(_unreadable(path, err)) from None
+    except ValueError as err:  # not text, not JSON, numbers beyond Python's limits
+        what = "is empty" if not text.strip() else f"is not valid JSON ({err}); cut short?"
+        raise _Miss(f"{path.name} {what}") from None
+    if not isinstance(info, dict) or "config" not in info:
+        raise _Miss(f"{path.name} is not an aelib cache record")
+    if info["config"] != config:
+        raise _Miss(f"{path.name} records other settings")
+    for key, bound in numbers.items():
+        value = info.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= bound:
+            raise _Miss(f"{path.name} has no valid {key}")
+    return info
 
 
-def _check_digests(info: dict, files: dict[str, Path], record: Path) -> None:
+def _check_digests(info: dict, files: dict[str, Path]) -> None:
     """The files are the ones the record was written with (a record without
     digests is taken on trust)."""
-    digests = info.get("files")
+    digests, record = info.get("files"), files["record"]
     if digests is None:
         return
     if not isinstance(digests, dict):
         raise _Miss(f"{record.name} is not an aelib cache record")
     for name, path in files.items():
+        if name == "record":
+            continue
         try:
             digest = _digest(path)
         except OSError as err:
@@ -520,24 +516,10 @@ def _load_frames(path: Path, count: int) -> list[np.ndarray]:
         raise
     except OSError as err:
         raise _Miss(_unreadable(path, err)) from None
-    except Exception as err:  # cut short, emptied, garbage, a damaged member (zlib.error), ...
+    except Exception as err:  # noqa: BLE001 (cut short, garbage, a damaged member: zlib.error...)
         reason = " ".join(str(err).split())[:100]
         raise _Miss(f"{path.name} does not load ({type(err).__name__}: {reason})") from None
     if frames.dtype != np.uint8 or frames.ndim not in (3, 4) or len(frames) != count:
         raise _Miss(f"{path.name} does not hold the {count} uint8 frames of this model "
                     f"(holds {frames.dtype} of shape {frames.shape})")
     return list(frames)
-
-
-def _write_record(path: Path, record: dict) -> None:
-    with atomic_path(path) as tmp:  # written last: it marks the entry complete
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
-
-
-class _EpochProgress(keras.callbacks.Callback):
-    def __init__(self, label, epochs, progress):
-        super().__init__()
-        self.label, self.epochs, self.progress = label, epochs, progress
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.progress(f"{self.label}: epoch {epoch + 1}/{self.epochs}, loss {logs['loss']:.4f}")
