@@ -113,24 +113,18 @@ def _record(layer, part: str, role: str) -> LayerRecord:
 def layer_table(autoencoder: Autoencoder) -> list[LayerRecord]:
     """The layers of an autoencoder, in data-flow order, as plain records.
 
-    The encoder's layers come first (its input layer included, ``role
-    "input"``), then the decoder's; the decoder's own input layer is left out
-    since it only repeats the codings. The encoder's last layer has ``role
-    "codings"``, the decoder's last ``role "output"``, all others ``"hidden"``.
-    Shapes are read from the built functional models (``layer.output.shape``),
-    so any sizes the builders were given show up here.
+    The encoder's layers come first (its input layer with role "input"), then
+    the decoder's without its input layer, which only repeats the codings.
+    The encoder's last layer has role "codings", the decoder's last "output",
+    the others "hidden". Shapes are read from the built model, so any sizes
+    the builders were given show up here.
 
     Args:
         autoencoder: an :class:`~aelib.models.Autoencoder`, dense or conv.
 
     Returns:
-        A list of :class:`LayerRecord` dicts with keys ``name``, ``layer_type``,
-        ``part``, ``role``, ``output_shape``, ``units``, ``filters``,
-        ``kernel_size``, ``pool_size``, ``size``, ``activation`` and
-        ``params``. The ``params`` sum to ``autoencoder.model.count_params()``.
-
-    Raises:
-        TypeError: if ``autoencoder`` is not an ``Autoencoder``.
+        A list of :class:`LayerRecord` dicts; their ``params`` sum to
+        ``autoencoder.model.count_params()``.
 
     Example:
         >>> from aelib import dense_autoencoder
@@ -421,42 +415,32 @@ def plot_dense_architecture(
 ) -> Figure:
     """Figure 1: a dense autoencoder drawn as layers of neurons and their connections.
 
-    One column of circles per layer, left to right: the flattened input
-    (H*W*C neurons), each Dense layer of the encoder (the last one is the
-    codings) and of the decoder (the last one is the output). Every column
-    is labelled with its role, width and activation, e.g. ``"hidden\\n250
-    relu"``. The widest layer gets ``max_neurons`` circles and the others
-    fewer, growing with the square root of their width (at least 3); where a
-    layer has more neurons than circles, a vertical ellipsis "⋮" stands for
-    the rest. Consecutive columns are fully connected by thin lines. The
-    encoder and decoder halves are shaded (blue, orange) with their parameter
-    counts, and the codings column is highlighted.
-
-    Widths are read from the model (``autoencoder.encoder.layers`` and
-    ``autoencoder.decoder.layers``), so ``dense_autoencoder(n_codings=8,
-    encoder_units=(100,))`` is drawn 784-100-8-320-784.
+    One column of circles per layer, left to right: the flattened input, each
+    Dense layer of the encoder (the last is the codings) and of the decoder
+    (the last is the output), labelled with its role, width and activation
+    (``"hidden 250 relu"``). The widest layer gets ``max_neurons`` circles,
+    the others fewer, growing with the square root of their width (at least
+    3); a "⋮" stands for the neurons not drawn. Consecutive columns are fully
+    connected. The encoder and decoder are shaded (blue, orange) with their
+    parameter counts, and the codings column is highlighted. Widths are read
+    from the model: ``dense_autoencoder(n_codings=8, encoder_units=(100,))``
+    is drawn 784-100-8-320-784.
 
     Args:
-        autoencoder: a dense :class:`~aelib.models.Autoencoder`, e.g. from
-            :func:`~aelib.models.dense_autoencoder`.
+        autoencoder: a dense :class:`~aelib.models.Autoencoder`.
         max_neurons: circles drawn for the widest layer, an int >= 3.
-        figsize: ``(width, height)`` in inches of a new figure; by default one
-            that fits the drawing (5.6 x 6.4 for the article's model; wider
-            with more layers). Only with ``ax=None``.
-        ax: draw on this Axes (its limits and aspect are set, its axis turned
-            off) instead of a new figure. Text is sized in points, so give it
-            about the default figure's size in inches or labels may crowd.
+        figsize: of a new figure, in inches; by default one that fits the
+            drawing (5.6 x 6.4 for the article's model).
+        ax: draw on this Axes instead (its limits and aspect are set, its axis
+            turned off); text is sized in points, so give it about the default
+            figure's size.
 
     Returns:
-        The :class:`~matplotlib.figure.Figure` drawn on (``ax.figure`` when
-        ``ax`` is given). Neurons are ``Circle`` patches with ``gid
-        "neuron"``; the column labels are texts with ``gid "layer-label"``.
+        The figure (``ax.figure`` when ``ax`` is given). Neurons are ``Circle``
+        patches with gid "neuron", the column labels texts with gid "layer-label".
 
     Raises:
-        TypeError: ``autoencoder`` is not an ``Autoencoder``; ``max_neurons``
-            not an int; ``ax`` not an Axes.
-        ValueError: ``autoencoder`` has convolutional (image-shaped) layers;
-            bad ``max_neurons`` or ``figsize``.
+        ValueError: ``autoencoder`` has convolutional (image-shaped) layers.
     """
     table = layer_table(autoencoder)
     figsize = plots.check_figsize(figsize, None, ax)
@@ -628,41 +612,31 @@ def plot_conv_architecture(
 ) -> Figure:
     """Figure 7: a convolutional autoencoder as a left-to-right row of blocks.
 
-    One block per layer of :func:`layer_table` (input, Conv2D, MaxPooling2D,
-    Flatten, Dense, Reshape, UpSampling2D, output Conv2D). Feature maps
-    ``(H, W, C)`` are boxes drawn in perspective: height follows H, depth
-    follows W and thickness grows with log2(C), so the maps visibly shrink
-    through the encoder and grow back through the decoder. Vectors (Flatten,
-    Dense) are flat bars whose height grows with the square root of their
-    width. Above each block is its output shape (``"28×28×4"``); below it
-    the layer type, its spec (``"4@5×5"`` for filters@kernel, units for Dense,
-    the window for pooling/upsampling) and its activation. The encoder and
-    decoder are shaded (blue, orange) with their parameter counts and the
-    codings block is highlighted.
-
-    Shapes come from the built model (``layer.output.shape``), so e.g.
-    ``conv_autoencoder(input_shape=(32, 32, 3))`` is drawn from 32×32×3.
+    One block per layer of :func:`layer_table`. Feature maps ``(H, W, C)``
+    are boxes in perspective: height follows H, depth W and thickness log2(C),
+    so the maps visibly shrink through the encoder and grow back through the
+    decoder. Vectors (Flatten, Dense) are flat bars whose height grows with
+    the square root of their width. Above each block is its output shape
+    (``"28×28×4"``); below it the layer type, its spec (``"4@5×5"`` for
+    filters@kernel, units for Dense, the window for pooling and upsampling)
+    and its activation. The encoder and decoder are shaded (blue, orange) with
+    their parameter counts and the codings block is highlighted. Shapes come
+    from the built model: ``conv_autoencoder(input_shape=(32, 32, 3))`` is
+    drawn from 32×32×3.
 
     Args:
-        autoencoder: a convolutional :class:`~aelib.models.Autoencoder`
-            (with Conv2D layers), e.g. from :func:`~aelib.models.conv_autoencoder`.
-        figsize: ``(width, height)`` in inches of a new figure; by default one
-            that fits the drawing (14.3 x 3.9 for the article's model:
-            0.82 inch per block). Only with ``ax=None``.
-        ax: draw on this Axes (its limits and aspect are set, its axis turned
-            off) instead of a new figure. Text is sized in points, so give it
-            about the default figure's size in inches or labels may crowd.
+        autoencoder: a convolutional :class:`~aelib.models.Autoencoder`.
+        figsize: of a new figure, in inches; by default one that fits the
+            drawing (14.3 x 3.9 for the article's model: 0.82 inch per block).
+        ax: draw on this Axes instead, as in :func:`plot_dense_architecture`.
 
     Returns:
-        The :class:`~matplotlib.figure.Figure` drawn on (``ax.figure`` when
-        ``ax`` is given). Each block's front face is a patch with ``gid
-        "block"``; shapes are texts with ``gid "shape-label"`` and the lines
-        below blocks ``gid "layer-label"``.
+        The figure (``ax.figure`` when ``ax`` is given). Each block's front face
+        is a patch with gid "block"; shapes are texts with gid "shape-label",
+        the lines below blocks gid "layer-label".
 
     Raises:
-        TypeError: ``autoencoder`` is not an ``Autoencoder``; ``ax`` not an Axes.
-        ValueError: ``autoencoder`` has no Conv2D layer (a dense model; draw it
-            with :func:`plot_dense_architecture`); bad ``figsize``.
+        ValueError: ``autoencoder`` has no Conv2D layer (a dense model).
     """
     table = layer_table(autoencoder)
     figsize = plots.check_figsize(figsize, None, ax)
