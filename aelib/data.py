@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["Dataset", "load_mnist", "prepare_images", "tile_images", "describe", "check_images",
-           "check_labels", "check_number", "check_positive_int", "check_seed", "SOURCES", "ENV_VAR"]
+           "check_array", "check_labels", "check_number", "check_positive_int", "check_seed", "SOURCES", "ENV_VAR"]
 
 ENV_VAR = "AELIB_MNIST"
 SOURCES = ("file", "env", "keras", "sample")
@@ -98,38 +98,37 @@ def check_images(
     Returns:
         ``(N, H, W, C) float32`` (no copy when it already is one).
     """
-    try:
-        x = np.asarray(x)
-    except ValueError as err:  # ragged nested lists
-        raise TypeError(f"{name} must be an array of images, got {describe(x)}") from err
-    if x.dtype.kind not in "uif":
-        raise TypeError(f"{name} must hold numbers, got {describe(x)}")
-    if x.ndim != 4:
-        raise ValueError(
-            f"{name} must have rank 4 (N, height, width, channels), got {describe(x)}"
-        )
-    if x.shape[0] == 0:
-        raise ValueError(f"{name} is empty: expected at least one image, got {describe(x)}")
+    x = check_array(x, name, 4, "(N, height, width, channels) images")
     if shape is not None and tuple(x.shape[1:]) != tuple(shape):
-        raise ValueError(
-            f"{name} must hold images of shape {tuple(shape)} (the model's input), "
-            f"got {describe(x)}"
-        )
+        raise ValueError(f"{name} must hold images of shape {tuple(shape)} (the model's input), "
+                         f"got {describe(x)}")
     if unit_range:
         if x.dtype.kind != "f":
-            raise TypeError(
-                f"{name} must be floats in [0, 1], got {describe(x)}; "
-                "scale it with aelib.prepare_images(x)"
-            )
+            raise TypeError(f"{name} must be floats in [0, 1], got {describe(x)}; "
+                            "scale it with aelib.prepare_images(x)")
         lo, hi = float(x.min()), float(x.max())  # NaN and inf show in these two
         if not (math.isfinite(lo) and math.isfinite(hi)):
             _check_finite(x, name)
         if lo < 0.0 or hi > 1.0:
             hint = " (it looks like 0..255 pixels: use aelib.prepare_images)" if hi > 1.0 else ""
-            raise ValueError(
-                f"{name} must be floats in [0, 1], got values in [{lo:g}, {hi:g}]{hint}"
-            )
+            raise ValueError(f"{name} must be floats in [0, 1], got values in [{lo:g}, {hi:g}]{hint}")
         return x.astype(np.float32, copy=False)
+    return x
+
+
+def check_array(x, name: str, rank: int, what: str) -> np.ndarray:
+    """``x`` as a numeric array of rank ``rank`` with no empty axis, else raise;
+    ``what`` says in the errors what it should hold, e.g. ``"(N, D) codings"``."""
+    try:
+        x = np.asarray(x)
+    except ValueError as err:  # ragged nested lists
+        raise TypeError(f"{name} must be {what}, got {describe(x)}") from err
+    if x.dtype.kind not in "uif":
+        raise TypeError(f"{name} must hold numbers, got {describe(x)}")
+    if x.ndim != rank:
+        raise ValueError(f"{name} must have rank {rank}: {what}, got {describe(x)}")
+    if 0 in x.shape:
+        raise ValueError(f"{name} is empty: expected {what}, got {describe(x)}")
     return x
 
 
@@ -205,9 +204,7 @@ def tile_images(images: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:
     images = np.asarray(images)
     n, h, w, c = images.shape
     if n != n_rows * n_cols:
-        raise ValueError(
-            f"images must hold n_rows * n_cols = {n_rows * n_cols} images, got {n}"
-        )
+        raise ValueError(f"images must hold n_rows * n_cols = {n_rows * n_cols} images, got {n}")
     grid = images.reshape(n_rows, n_cols, h, w, c).transpose(0, 2, 1, 3, 4)
     return grid.reshape(n_rows * h, n_cols * w, c)
 

@@ -19,8 +19,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from .data import (Dataset, _check_digits, _check_finite, check_images, check_labels, check_number,
-                   check_positive_int, check_seed, describe)
+from .data import (Dataset, _check_digits, _check_finite, check_array, check_images, check_labels,
+                   check_number, check_positive_int, check_seed, describe)
 from .models import _seed_everything, check_input_shape
 
 __all__ = [
@@ -40,17 +40,7 @@ CLASSIFIER_FINAL_LR_FRACTION = 0.01
 
 def _check_matrix(x, name: str, what: str = "codings") -> np.ndarray:
     """Check a finite ``(N, D)`` numeric array with N, D >= 1; return it as float64."""
-    try:
-        x = np.asarray(x)
-    except ValueError as err:  # ragged nested lists
-        raise TypeError(f"{name} must be an (N, D) array of {what}, got {describe(x)}") from err
-    if x.dtype.kind not in "uif":
-        raise TypeError(f"{name} must hold numbers, got {describe(x)}")
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be a rank-2 (N, D) array of {what}, got {describe(x)}")
-    if x.shape[0] == 0 or x.shape[1] == 0:
-        raise ValueError(f"{name} is empty: expected at least one row and one column, got {describe(x)}")
-    x = x.astype(np.float64, copy=False)
+    x = check_array(x, name, 2, f"(N, D) {what}").astype(np.float64, copy=False)
     _check_finite(x, name)
     return x
 
@@ -187,16 +177,6 @@ class GenerationScores:
     class_counts: tuple[int, ...]
     threshold: float
 
-    @property
-    def n_samples(self) -> int:
-        """N, the number of images scored."""
-        return sum(self.class_counts)
-
-    @property
-    def n_classes_seen(self) -> int:
-        """How many classes are the top class of at least one image."""
-        return sum(c > 0 for c in self.class_counts)
-
 
 def generation_scores(probabilities, threshold: float = 0.9) -> GenerationScores:
     """Confidence and class spread of a classifier's probabilities.
@@ -322,8 +302,6 @@ def digit_silhouette(
     """
     z = _check_matrix(codings, "codings")
     y = check_labels(labels, len(z), "labels", "codings", per="row of codings", rows="rows")
-    if isinstance(digit, bool) or not isinstance(digit, (int, np.integer)):
-        raise TypeError(f"digit must be an integer label, got {describe(digit)}")
     if max_samples is not None:
         max_samples = check_positive_int(max_samples, "max_samples")
         if max_samples < 2:
@@ -375,7 +353,8 @@ def knn_accuracy(
         train_labels: ``(N,)`` integer labels, one per train coding.
         test_codings: ``(M, D)`` codings to classify, same D.
         test_labels: ``(M,)`` integer labels, one per test coding.
-        k: number of neighbours, 1 <= k <= N.
+        k: number of neighbours, 1 <= k <= N (scikit-learn's ``n_neighbors``,
+            which it checks).
 
     Returns:
         The share of test codings whose vote gives their label, in [0, 1].
@@ -389,15 +368,12 @@ def knn_accuracy(
     train = _check_matrix(train_codings, "train_codings")
     test = _check_matrix(test_codings, "test_codings")
     if test.shape[1] != train.shape[1]:
-        raise ValueError(
-            f"test_codings must have as many columns as train_codings ({train.shape[1]}), "
-            f"got {describe(test)}"
-        )
+        raise ValueError(f"test_codings must have as many columns as train_codings "
+                         f"({train.shape[1]}), got {describe(test)}")
     y_train = check_labels(train_labels, len(train), "train_labels", "train_codings",
                            per="row of train_codings", rows="rows")
     y_test = check_labels(test_labels, len(test), "test_labels", "test_codings",
                           per="row of test_codings", rows="rows")
-    k = check_positive_int(k, "k")  # scikit-learn checks k <= N when it predicts
     from sklearn.neighbors import KNeighborsClassifier
 
     knn = KNeighborsClassifier(n_neighbors=k).fit(train, y_train)
