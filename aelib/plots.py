@@ -205,16 +205,11 @@ def image_grid(
 
     Args:
         images: ``(n_rows * n_cols, H, W, C) float`` in ``[0, 1]``; grey
-            (``C = 1``) is drawn with the 'gray' colormap (0 is black), colour
-            (``C = 3`` or 4) as it is.
-        n_rows, n_cols: the grid, integers >= 1.
-        ax: draw on this Axes instead of a new figure.
+            (``C = 1``) in the 'gray' colormap (0 is black), colour as it is.
+        n_rows, n_cols: the grid.
+        ax: draw on this Axes instead of a new figure; its figure is returned.
         figsize: of the new figure, in inches; by default half an inch per 28
             pixels plus a margin (3x12 MNIST digits: 6.5x2.0 in).
-
-    Returns:
-        The figure (``ax``'s figure when ``ax`` is given), one Axes showing an
-        ``(n_rows * H, n_cols * W)`` image.
 
     Example:
         >>> fig = image_grid(data.x_test[:21], 3, 7)  # doctest: +SKIP
@@ -223,12 +218,10 @@ def image_grid(
     images = check_images(images, "images")
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")
-    if len(images) != n_rows * n_cols:
-        raise ValueError(f"images must hold n_rows * n_cols = {n_rows} * {n_cols} = "
-                         f"{n_rows * n_cols} images, got {describe(images)}")
     _check_channels(images, "images")
+    tile = tile_images(images, n_rows, n_cols)  # checks that the images fill the grid
     fig, ax = _figure_and_axes(ax, figsize, _grid_figsize(n_rows, n_cols, *images.shape[1:3]))
-    _show_tile(ax, tile_images(images, n_rows, n_cols))
+    _show_tile(ax, tile)
     ax.set_axis_off()
     return fig
 
@@ -252,11 +245,7 @@ def plot_generated(
             model's ``prior_sigma`` (0.33 for the article's autoencoders, 1 for
             a variational one).
         seed: seeds the random codings.
-        ax, figsize: as in :func:`image_grid` (3x12 MNIST digits: 650x200 px
-            at dpi=100, the published 429x132 x1.5).
-
-    Returns:
-        The figure, one Axes with the ``(n_rows * H, n_cols * W)`` grid.
+        ax, figsize: as in :func:`image_grid`.
     """
     check_autoencoder(autoencoder)
     n_rows = check_positive_int(n_rows, "n_rows")
@@ -286,9 +275,6 @@ def plot_generated_comparison(
         n_rows, n_cols: each panel's grid.
         seed: seeds every model's random codings (the same seed for each).
         figsize: by default each panel as :func:`image_grid` sizes it, side by side.
-
-    Returns:
-        The figure, one Axes per model.
     """
     autoencoders = _check_named(autoencoders, "autoencoders", "Autoencoder")
     for title, ae in autoencoders.items():
@@ -316,15 +302,10 @@ def plot_reconstructions(
     """Originals in the top row, their reconstructions in the bottom row.
 
     Args:
-        originals: ``(n, H, W, C) float`` in ``[0, 1]`` (the registry: 14 test digits).
+        originals: ``(n, H, W, C) float`` in ``[0, 1]``.
         reconstructions: the same shape, e.g. ``autoencoder.reconstruct(originals)``.
-        ax: draw on this Axes instead of a new figure.
-        figsize: of the new figure; by default half an inch per 28 pixels,
-            plus room for the row labels (14 MNIST digits: 8.3x1.5 in).
-
-    Returns:
-        The figure: one Axes with the ``(2H, nW)`` strip, its rows labelled
-        "original" and "reconstruction".
+        ax, figsize: as in :func:`image_grid`, with room for the rows' labels
+            "original" and "reconstruction".
     """
     originals = check_images(originals, "originals")
     reconstructions = check_images(reconstructions, "reconstructions")
@@ -371,15 +352,12 @@ def plot_coding_histograms(
             (the article: 0, 1, 2, 4, 5, 6, 7, 14).
         bins: bins per histogram.
         n_cols: panels per row; the rows follow from ``len(coords)``.
-        normal_sigma: also draw the density of N(0, normal_sigma) over each
-            histogram (the distribution a generator samples codings from;
-            1.0 for a variational autoencoder); ``None`` draws none.
-        figsize: by default 3.215x3.18 in per panel (2x4 panels: 1286x636 px
-            at dpi=100, the published 857x424 x1.5).
+        normal_sigma: also draw the density of N(0, normal_sigma), which a
+            generator samples codings from (1.0 for a variational autoencoder).
+        figsize: by default 3.215x3.18 in per panel.
 
     Returns:
-        The figure with ``len(coords)`` Axes titled "Coord i", each a density
-        histogram (its bars' area sums to 1).
+        The figure with ``len(coords)`` Axes titled "Coord i".
     """
     codings = _check_codings(codings)
     coords = _check_coords(coords, codings.shape[1])
@@ -467,16 +445,10 @@ def project_codings(
         codings: ``(N, n_codings) float``.
         n_components: how many components to keep (at most N; for "pca" also
             at most n_codings).
-        method: ``"pca"`` (:class:`sklearn.decomposition.PCA`; ``kernel``,
-            ``gamma``, ``degree`` are then ignored) or ``"kernel_pca"``
-            (:class:`sklearn.decomposition.KernelPCA`).
-        kernel: any kernel KernelPCA knows by name (``"poly"``, ``"rbf"``,
-            ``"sigmoid"``, ``"cosine"``, ...) or a callable ``k(x, y)``.
-        gamma: kernel coefficient for rbf, poly, sigmoid, laplacian and chi2
-            (``None``: 1 / n_codings).
-        degree: the polynomial kernel's degree.
-        eigen_solver: KernelPCA's solver (the default ``"randomized"`` is far
-            faster than ``"dense"`` on thousands of codings).
+        method: ``"pca"`` (:class:`sklearn.decomposition.PCA`, which ignores
+            the kernel arguments) or ``"kernel_pca"`` (:class:`~sklearn.decomposition.KernelPCA`).
+        kernel, gamma, degree, eigen_solver: KernelPCA's; ``kernel`` is a name
+            (``"poly"``, ``"rbf"``, ``"cosine"``, ...) or a callable ``k(x, y)``.
         seed: seeds the randomized / arpack solvers.
         **kernel_params: ``coef0`` (poly and sigmoid), or keywords for a
             callable kernel.
@@ -545,10 +517,9 @@ def plot_projection(
 ) -> Figure:
     """Figures 5, 6 and 10: a random subsample of codings projected to 2D or 3D.
 
-    ``n_samples`` codings drawn at random (without replacement) are projected
-    with :func:`project_codings` (fitted on that subsample) and scattered,
-    coloured by their label, with a discrete colour bar: one band per class,
-    its tick (0 .. n_classes - 1) in the middle.
+    ``n_samples`` codings drawn at random are projected with
+    :func:`project_codings` (fitted on that subsample) and scattered, coloured
+    by label, with a discrete colour bar: one band per class, its tick in the middle.
 
     The article's settings: Fig. 5 ``kernel="poly", gamma=0.15, degree=2,
     cmap="inferno"``; Fig. 6 ``n_components=3, kernel="poly", gamma=0.18,
@@ -564,12 +535,10 @@ def plot_projection(
         cmap: colormap (or its name); resampled to ``n_classes`` colours.
         n_samples: how many codings to show (all of them if fewer).
         n_classes: number of classes in the colour bar.
-        axis_labels: one per component; by default ``$x$, $y$(, $z$)`` (the
-            published ``k_auto0_pca2d-all.png`` uses ``$p_1$, $p_2$``).
+        axis_labels: one per component; by default ``$x$, $y$(, $z$)``.
         seed: seeds the subsample and the eigen solver.
-        figsize: by default the published size x1.5 at dpi=100: 2D 5.94x4.86 in
-            (396x324 px), 3D kernel PCA 7.56x4.32 in (504x288 px), 3D PCA
-            7.56x3.78 in (504x252 px).
+        figsize: by default the published size x1.5: 2D 5.94x4.86 in,
+            3D 7.56x4.32 in (PCA 7.56x3.78 in).
 
     Returns:
         The figure: the scatter Axes first, the colour bar's Axes second.
@@ -613,8 +582,7 @@ def plot_history(
         history: a ``keras.callbacks.History`` (what :func:`aelib.train`
             returns) or its ``.history`` dict: ``{"loss": [...], "val_loss": [...]}``.
         log_y: use a logarithmic loss axis.
-        ax: draw on this Axes instead of a new figure.
-        figsize: of the new figure (default 6.4x4.0 in).
+        ax, figsize: as in :func:`image_grid` (default 6.4x4.0 in).
 
     Returns:
         The figure: one Axes with a "training" line (and a "validation" line).
@@ -665,10 +633,8 @@ def plot_denoising(
         noisy: the same shape, the denoisers' input (e.g. ``aelib.add_noise(clean, 0.4)``).
         denoised: row label -> the same shape, e.g.
             ``{"dense DAE": dae.reconstruct(noisy), "median 3x3": ...}``.
-        figsize: by default half an inch per 28 pixels, plus room for the labels.
-
-    Returns:
-        The figure: one Axes, its rows labelled "noisy", the ``denoised`` labels, "clean".
+        figsize: by default half an inch per 28 pixels, plus room for the
+            rows' labels: "noisy", the ``denoised`` labels, "clean".
     """
     clean = check_images(clean, "clean")
     denoised = _check_named(denoised, "denoised", "images")
@@ -723,7 +689,7 @@ def plot_anomaly(
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Anomaly scores of several models: a histogram each, normal against
-    anomalous, and their ROC curves in one last panel.
+    anomalous, and their ROC curves (AUC in the legend) in one last panel.
 
     Args:
         scores: model label -> ``(N,)`` anomaly scores > 0 of the same N
@@ -733,10 +699,6 @@ def plot_anomaly(
             (e.g. mean + 1 std of the training errors).
         bins: histogram bins (log-spaced over all scores).
         figsize: default 4 inches per panel by 3.6.
-
-    Returns:
-        The figure: one histogram Axes per model, then the ROC Axes (the
-        legend gives each curve's AUC).
     """
     scores = _check_named(scores, "scores", "(N,) scores")
     for label, s in scores.items():
@@ -768,7 +730,7 @@ def plot_codings_sweep(
     Args:
         sizes: the numbers of codings (x axis, base-2 log scale).
         mse: model label -> one test MSE per size (e.g. :func:`aelib.codings_sweep`'s).
-        ax, figsize: as elsewhere (default 6.4x4.0 in).
+        ax, figsize: as in :func:`image_grid` (default 6.4x4.0 in).
         title: the Axes' title.
     """
     if isinstance(sizes, (str, int)) or not isinstance(sizes, Sequence) or not sizes:
@@ -813,7 +775,7 @@ def plot_codings_2d(
         labels: ``(N,) int`` classes in ``0 .. n_classes - 1``.
         n_classes, cmap: the colours, one per class, in a discrete colour bar.
         title: the Axes' title.
-        ax, figsize: as elsewhere (default 5.94x4.86 in).
+        ax, figsize: as in :func:`image_grid` (default 5.94x4.86 in).
     """
     codings = _check_codings(codings)
     if codings.shape[1] != 2:
