@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from ._io import atomic_path
-from .data import describe, check_images, check_positive_int
+from .data import check_images, check_positive_int, describe
 from .models import Autoencoder, check_autoencoder
 from .training import grid_frame
 
@@ -19,20 +19,16 @@ __all__ = ["save_gif", "read_gif", "interpolation_frames"]
 
 
 def _check_frames(frames) -> np.ndarray:
-    if isinstance(frames, np.ndarray):
-        stack = frames
-    else:
+    if not isinstance(frames, np.ndarray):
         if not isinstance(frames, Sequence) or len(frames) == 0:
             raise ValueError(f"frames must be a non-empty list of images, got {describe(frames)}")
         shapes = {np.shape(f) for f in frames}
         if len(shapes) != 1:
             raise ValueError(f"frames must all have one shape, got shapes {sorted(shapes)}")
-        stack = np.stack(frames)
+    stack = np.asarray(frames)
     if stack.ndim not in (3, 4) or len(stack) == 0 or (stack.ndim == 4 and stack.shape[-1] not in (3, 4)):
-        raise ValueError(
-            "frames must be (n, H, W) grey or (n, H, W, 3) colour images with n >= 1, "
-            f"got {describe(stack)}"
-        )
+        raise ValueError("frames must be (n, H, W) grey or (n, H, W, 3) colour images with n >= 1, "
+                         f"got {describe(stack)}")
     if stack.dtype != np.uint8:
         raise TypeError(f"frames must be uint8 images (see aelib.to_uint8), got {describe(stack)}")
     return stack
@@ -61,9 +57,8 @@ def save_gif(frames, path: str | os.PathLike, fps: float = 10.0, loop: int = 0) 
     path = os.fspath(path)
     if not path.lower().endswith(".gif"):
         raise ValueError(f"path must end in '.gif', got {path!r}")
-    duration = 1000.0 / fps  # milliseconds per frame
-    with atomic_path(path) as tmp:
-        iio.imwrite(tmp, stack, extension=".gif", duration=duration, loop=loop)
+    with atomic_path(path) as tmp:  # duration: milliseconds per frame
+        iio.imwrite(tmp, stack, extension=".gif", duration=1000.0 / fps, loop=loop)
 
 
 def read_gif(path: str | os.PathLike) -> np.ndarray:
@@ -127,13 +122,9 @@ def interpolation_frames(
     steps = check_positive_int(steps, "steps")
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")
-    if not isinstance(closed, (bool, np.bool_)):
-        raise TypeError(f"closed must be True or False, got {describe(closed)}")
-    per_set = n_rows * n_cols
-    shape = autoencoder.input_shape
+    per_set, shape = n_rows * n_cols, autoencoder.input_shape
     flat = _check_keyframes(keyframes, per_set, shape)
     k = len(flat) // per_set
-
     codings = autoencoder.encode(flat).reshape(k, per_set, -1)
     ends = list(range(1, k)) + ([0] if closed else [])
     t = (np.arange(steps, dtype=np.float32) / steps)[:, None, None]

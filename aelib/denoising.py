@@ -2,17 +2,10 @@
 
 A denoising autoencoder is any aelib autoencoder trained with
 ``aelib.train(ae, x, noise=sigma, ...)``: noisy inputs, clean targets. This
-module holds what it is compared with, four classical filters from
-scipy.ndimage and scikit-image, each with one parameter to tune:
-
-=============  ==========================================  ==============
-name           function                                    parameter
-=============  ==========================================  ==============
-``median``     ``scipy.ndimage.median_filter``             window size
-``gaussian``   ``scipy.ndimage.gaussian_filter``           sigma (pixels)
-``tv``         ``skimage.restoration.denoise_tv_chambolle`` weight
-``nl_means``   ``skimage.restoration.denoise_nl_means``     h
-=============  ==========================================  ==============
+module holds what it is compared with, four classical filters, each with one
+parameter to tune: scipy.ndimage's median filter (``"median"``) and Gaussian
+blur (``"gaussian"``), scikit-image's total-variation (``"tv"``) and
+non-local-means (``"nl_means"``) denoisers.
 
 :func:`tune_classical` picks each filter's parameter on training images (noisy
 and clean pairs) from :data:`CLASSICAL_GRIDS`; the caller then scores the
@@ -167,8 +160,7 @@ def tune_classical(
     clean = check_images(clean, "clean")
     if noisy.shape != clean.shape:
         raise ValueError(f"clean must have the shape of noisy {noisy.shape}, got {describe(clean)}")
-    if methods is None:
-        methods = tuple(CLASSICAL_GRIDS)
+    methods = tuple(CLASSICAL_GRIDS) if methods is None else methods
     if isinstance(methods, str) or not isinstance(methods, Sequence) or not methods:
         raise TypeError(f"methods must be a non-empty sequence of names from "
                         f"{tuple(CLASSICAL_GRIDS)}, got {describe(methods)}")
