@@ -64,9 +64,7 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's live process
-        return True
-    except OSError:  # pragma: no cover - a platform without signal 0: assume alive
+    except OSError:  # another user's live process (or no signal 0 here): assume alive
         return True
     return True
 
@@ -126,11 +124,8 @@ def backend_neutral(config):
     one, and Keras's defaults for how to run it (``jit_compile="auto"``, one
     step per execution), which the loading backend resolves for itself.
 
-    Under PyTorch, ``compile`` swaps ``keras.optimizers.Adam`` for PyTorch's
-    subclass, and ``model.save`` records that class's module; loading such a
-    file under another backend imports PyTorch (and crashes TensorFlow). The
-    public class is what the user asked for, and each backend swaps in its own
-    again on loading.
+    Under PyTorch, ``model.save`` records PyTorch's subclass of ``Adam``;
+    loading that elsewhere would import PyTorch (and crash TensorFlow).
     """
     if isinstance(config, list):
         return [backend_neutral(item) for item in config]
@@ -139,8 +134,8 @@ def backend_neutral(config):
     config = {key: backend_neutral(value) for key, value in config.items()}
     if _BACKEND_OPTIMIZER.match(str(config.get("module", ""))):
         config.update(module="keras.optimizers", registered_name=None)
-    compiled = config.get("compile_config")  # how to run it is the loading backend's choice
-    if isinstance(compiled, dict) and compiled:  # ({} for a part that was never compiled)
+    compiled = config.get("compile_config")  # {} for a part that was never compiled
+    if isinstance(compiled, dict) and compiled:
         compiled.update(jit_compile="auto", steps_per_execution=1)
     return config
 

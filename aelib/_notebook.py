@@ -73,9 +73,9 @@ def show_gif(path, scale: float = 3) -> None:
 def setup_notebook():
     """Set up a Jupyter notebook for aelib's tutorial; returns :func:`show_gif`.
 
-    Figures then display as 256-colour PNGs (a third of the bytes, so a saved
-    notebook stays small), and ``show_gif(path, scale=3)`` shows an animated
-    GIF inline. Outside a Jupyter kernel it changes nothing.
+    Figures then display as 256-colour PNGs (a saved notebook stays small),
+    and ``show_gif(path, scale=3)`` shows an animated GIF inline. Outside a
+    Jupyter kernel it changes nothing.
 
     Example:
         >>> show_gif = setup_notebook()  # doctest: +SKIP

@@ -1,12 +1,10 @@
 """The batches :func:`aelib.train` feeds to ``model.fit``, and noise for denoisers.
 
-Each epoch visits every image once, in an order that follows from the seed and
-the epoch alone (:func:`epoch_order`), so every backend sees the same batches.
-How they reach ``fit`` is the one thing that differs by backend, for speed:
-under TensorFlow a ``tf.data`` pipeline gathers each batch from the training
-set held as one tensor while the previous batch trains; Keras's own path for
-numpy arrays would slice and copy them in Python batch by batch. Elsewhere a
-plain generator of numpy batches feeds ``fit``.
+Every backend sees the same batches, in an order that follows from the seed
+and the epoch alone (:func:`epoch_order`). Under TensorFlow a ``tf.data``
+pipeline gathers each batch from the training set, held as one tensor, while
+the previous batch trains, which is faster than Keras's Python slicing of numpy
+arrays; elsewhere a plain generator of numpy batches feeds ``fit``.
 """
 
 from __future__ import annotations
@@ -69,18 +67,16 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
 
 
 def batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int, noise: float = 0.0):
-    """``epochs`` epochs of shuffled ``(x, x)`` batches, for ``model.fit``.
-
-    With ``noise > 0`` the inputs get fresh Gaussian noise of that standard
-    deviation, clipped to [0, 1], and the targets stay clean:
-    ``(noisy batch, batch)``. The noise follows from ``seed`` and the step
-    (numpy's generator on the generator path, TensorFlow's stateless normal in
-    the ``tf.data`` pipeline: both seeded, not the same numbers).
+    """``epochs`` epochs of shuffled ``(x, x)`` batches, one iterator for
+    ``model.fit`` over all epochs (it is given ``steps_per_epoch``).
 
     Each epoch visits every image once, in the order :func:`epoch_order`
-    gives; the last batch of an epoch is smaller when ``batch_size`` does not
-    divide ``len(x)``. ``model.fit`` keeps one iterator over all epochs (it
-    is given ``steps_per_epoch``).
+    gives; its last batch is smaller when ``batch_size`` does not divide
+    ``len(x)``. With ``noise > 0`` the inputs get fresh Gaussian noise of that
+    standard deviation, clipped to [0, 1], and the targets stay clean. The
+    noise follows from ``seed`` and the step (numpy's generator, or
+    TensorFlow's stateless normal in the ``tf.data`` pipeline: both seeded,
+    not the same numbers).
     """
     if seed is None:  # a fresh order per call, unless numpy's global seed was set
         seed = int(np.random.randint(0, 2**31 - 1))
@@ -124,10 +120,9 @@ def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise: f
         noisy = batch + noise * tf.random.stateless_normal(tf.shape(batch), noise_seed)
         return tf.clip_by_value(noisy, 0.0, 1.0), batch
 
-    # Two options of tf.data's own, each measured (docs/benchmarks.md): its
-    # autotuner off (at the end of a call the iterator could wait seconds on
-    # its thread's timed sleep), and its default graph rewrites off (they
-    # copied the captured training set once more per call).
+    # tf.data's autotuner off (at the end of a call the iterator could wait on
+    # its thread's timed sleep) and its default rewrites off (they copied the
+    # captured training set once more per call): both measured faster.
     options = tf.data.Options()
     options.autotune.enabled = False
     options.experimental_optimization.apply_default_optimizations = False

@@ -5,6 +5,7 @@ Nothing here imports a backend that Keras does not already use.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
@@ -26,8 +27,7 @@ def backend_name() -> str:
 def backend_version() -> str:
     """``NAME VERSION`` of the backend in use, e.g. ``"tensorflow 2.21.0"``."""
     name = backend_name()
-    module = importlib.import_module(name)  # already imported by Keras
-    return f"{name} {module.__version__}"
+    return f"{name} {importlib.import_module(name).__version__}"  # already imported by Keras
 
 
 @functools.cache
@@ -57,7 +57,7 @@ def cpu_flags() -> set[str]:
 def _gpu_capability() -> tuple[int, int] | None:
     """Compute capability of the backend's first CUDA GPU, or None."""
     name = backend_name()
-    try:
+    with contextlib.suppress(Exception):  # a backend without GPU support: no GPU
         if name == "tensorflow":
             import tensorflow as tf
 
@@ -76,8 +76,6 @@ def _gpu_capability() -> tuple[int, int] | None:
 
             if torch.cuda.is_available():
                 return tuple(torch.cuda.get_device_capability(0))
-    except Exception:  # a backend without GPU support: no GPU
-        return None
     return None
 
 

@@ -1,14 +1,10 @@
 """Loading a saved autoencoder, plain or variational.
 
-:meth:`aelib.Autoencoder.save` writes the stacked model to a ``.keras`` file.
-A plain autoencoder's file holds stock Keras layers and optimizer only, so
-``keras.saving.load_model`` reads it anywhere, on any backend;
-:func:`load_autoencoder` also gives back the encoder / decoder helpers, and
-reads aelib's variational autoencoders.
-
-A file that plain ``model.save`` wrote under PyTorch names PyTorch's own Adam
-class, and loading it elsewhere imports PyTorch; :func:`load_autoencoder`
-reads it as if it named the public ``keras.optimizers.Adam``.
+:meth:`aelib.Autoencoder.save` writes the stacked model to a ``.keras`` file
+of stock Keras layers and optimizer, which ``keras.saving.load_model`` reads
+on any backend; :func:`load_autoencoder` also gives back the encoder and
+decoder, reads aelib's VAEs, and reads a file that plain ``model.save`` wrote
+under PyTorch (naming PyTorch's own Adam) as if it named ``keras.optimizers.Adam``.
 """
 
 from __future__ import annotations
@@ -45,12 +41,10 @@ def load_autoencoder(path: str | os.PathLike) -> Autoencoder:
 def read_keras_file(path: str | os.PathLike) -> keras.Model:
     """The model in a ``.keras`` file, read in full.
 
-    Raises ``FileNotFoundError`` when there is no file, and ``ValueError``
+    Raises ``FileNotFoundError`` when there is no file, else ``ValueError``
     whose message (without the file's name, for callers to prefix) says why
-    the file cannot be read; Keras's own errors for a damaged archive
-    (``"File not found"`` for a file that is there but cut short, a
-    ``KeyError`` or ``BadZipFile`` for a damaged member, ...) become that
-    ``ValueError``.
+    the file cannot be read; Keras's many errors for a damaged archive
+    (``"File not found"`` for one cut short, ``KeyError``...) become one.
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -65,19 +59,13 @@ def read_keras_file(path: str | os.PathLike) -> keras.Model:
         size = os.path.getsize(path)
         what = "is empty" if size == 0 else f"is not a complete zip archive ({size:,} bytes)"
         raise ValueError(f"is not a readable .keras file: it {what}; cut short, or another format")
-    try:
-        return _load_backend_neutral(path)
+    try:  # a backend-neutral copy where the config names a backend's own class
+        with tempfile.TemporaryDirectory() as folder:
+            copy = os.path.join(folder, "model.keras")
+            return keras.saving.load_model(copy if make_backend_neutral(path, copy) else path)
     except Exception as err:  # a damaged archive fails in many ways inside Keras
         reason = " ".join(str(err).split())[:160]
         raise ValueError(f"is not a readable .keras file ({type(err).__name__}: {reason})") from err
-
-
-def _load_backend_neutral(path: str) -> keras.Model:
-    """``keras.saving.load_model``, on a backend-neutral copy of the file where
-    its config names a backend's own class (see :func:`aelib._io.backend_neutral`)."""
-    with tempfile.TemporaryDirectory() as folder:
-        copy = os.path.join(folder, "model.keras")
-        return keras.saving.load_model(copy if make_backend_neutral(path, copy) else path)
 
 
 def as_autoencoder(model: keras.Model) -> Autoencoder:
