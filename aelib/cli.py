@@ -9,11 +9,17 @@ arguments are one line on stderr and exit code 2, before anything is written.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
 import warnings
 from pathlib import Path
+
+import numpy as np
+
+from .data import ENV_VAR, keras_cache_path, load_mnist
+from .devices import backend_version
 
 EXIT_USAGE = 2
 QUICK_OUT = "assets-quick"
@@ -26,22 +32,16 @@ class _Usage(Exception):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aelib", description="aelib: autoencoders on MNIST")
     sub = parser.add_subparsers(dest="command", required=True)
-    fig = sub.add_parser(
-        "figures",
-        help="regenerate the article's figures",
-        description="Regenerate every figure of 'Intro to Autoencoders' (or those named).",
-    )
+    fig = sub.add_parser("figures", help="regenerate the article's figures", description=(
+        "Regenerate every figure of 'Intro to Autoencoders' (or those named)."))
     fig.add_argument("--only", nargs="+", metavar="NAME",
                      help="figure names, file names or numbers (see --list)")
     _common_arguments(fig)
     fig.add_argument("--list", action="store_true", help="list the figures and exit")
-    rep = sub.add_parser(
-        "report",
-        help="measure the article's claims (writes report.md)",
-        description="Measure test MSE, generated digits, normality and separation of the "
-                    "codings for the dense and conv autoencoders and VAEs; print the table "
-                    "and write it as report.md.",
-    )
+    rep = sub.add_parser("report", help="measure the article's claims (writes report.md)",
+                         description="Measure test MSE, generated digits, normality and separation "
+                         "of the codings for the dense and conv autoencoders and VAEs; print the "
+                         "table and write it as report.md.")
     _common_arguments(rep)
     return parser
 
@@ -63,9 +63,7 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
 def _check_out(out: Path) -> None:
     """Refuse an output folder that cannot be created or written, creating nothing."""
     probe = out
-    while not probe.exists():
-        if probe.parent == probe:
-            break
+    while not probe.exists() and probe.parent != probe:
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
         raise _Usage(f"--out: {str(probe)!r} is a file, not a folder")
@@ -82,8 +80,6 @@ MIN_TEST_IMAGES = 200
 
 def _check_size(data, what: str) -> None:
     """Refuse data too small for the article's models, or without every digit."""
-    import numpy as np
-
     for split, need in (("train", MIN_TRAIN_IMAGES), ("test", MIN_TEST_IMAGES)):
         n = len(getattr(data, f"x_{split}"))
         if n < need:
@@ -109,16 +105,13 @@ def _check_data(path: Path) -> None:
 def _load_data(args, say):
     """The data set to use, checked in full; switches ``args`` to quick mode
     when no full MNIST can be had."""
-    import aelib
-
     if args.quick:
-        return aelib.load_mnist(source="sample")
-    env = os.environ.get(aelib.data.ENV_VAR)
+        return load_mnist(source="sample")
+    env = os.environ.get(ENV_VAR)
     if args.data is not None or env:
-        what, path = ("--data", args.data) if args.data is not None else (
-            f"${aelib.data.ENV_VAR}", Path(env))
+        what, path = ("--data", args.data) if args.data is not None else (f"${ENV_VAR}", Path(env))
         try:
-            data = aelib.load_mnist(path)
+            data = load_mnist(path)
         except (OSError, ValueError, TypeError, MemoryError) as err:
             # load_mnist's messages start with its argument's name, "path: "
             message = (str(err) or type(err).__name__).removeprefix("path: ")
@@ -130,23 +123,15 @@ def _load_data(args, say):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            data = aelib.load_mnist(source="keras")
-        _check_size(data, f"Keras's MNIST ({aelib.data.keras_cache_path()})")
-        return data
-    except _Usage:
-        raise
+            data = load_mnist(source="keras")
     except Exception as err:  # no cache and no network
-        say(f"no full MNIST found (no --data, no ${aelib.data.ENV_VAR}, no Keras cache, "
+        say(f"no full MNIST found (no --data, no ${ENV_VAR}, no Keras cache, "
             f"download failed: {type(err).__name__}): quick run on the embedded sample "
             f"into {QUICK_OUT}/")
         args.quick = True
-        return aelib.load_mnist(source="sample")
-
-
-def _backend() -> str:
-    from .devices import backend_version
-
-    return backend_version()
+        return load_mnist(source="sample")
+    _check_size(data, f"Keras's MNIST ({keras_cache_path()})")
+    return data
 
 
 def _table(result, total: float) -> str:
@@ -162,7 +147,7 @@ def _table(result, total: float) -> str:
         how = "from cache" if info.get("cached") else f"trained in {info['train_seconds']:.0f} s"
         lines.append(f"{MODELS[kind].label}: test MSE {info['test_mse']:.4f} "
                      f"({info['config']['epochs']} epochs, {info['config']['dtype_policy']}, {how})")
-    lines.append(f"data: {result.data_source}; backend: {_backend()}; total {total:.0f} s")
+    lines.append(f"data: {result.data_source}; backend: {backend_version()}; total {total:.0f} s")
     return "\n".join(lines)
 
 
@@ -198,15 +183,13 @@ def _prepare(args, say):
     say(f"data: {data.source} ({len(data.x_train)} train, the autoencoders fit "
         f"{len(data.split_validation()[0])} / {len(data.x_test)} test); "
         f"{'quick' if args.quick else 'full'} run, seed {args.seed}, writing to {out}/; "
-        f"backend: {_backend()}")
+        f"backend: {backend_version()}")
     command = f"python -m aelib {args.command}" + (" --quick" if args.quick else "") + (
         f" --seed {args.seed}" if args.seed else "")
     return data, out, command
 
 
 def report(args, say) -> int:
-    import dataclasses
-
     from .cache import MODELS, Run
     from .report import measure, measure_beyond, write_report
 
@@ -217,12 +200,9 @@ def report(args, say) -> int:
     result = measure(run, command=command)
     result = dataclasses.replace(result, beyond=measure_beyond(run))
     path = write_report(result, out / "report.md")
-    say("")
-    say(result.table())
-    say("")
-    say(result.digit_table())
     beyond = result.beyond
-    for title, table in (("denoising: MSE against the clean digits", beyond.denoising_table()),
+    for title, table in (("", result.table()), ("", result.digit_table()),
+                         ("denoising: MSE against the clean digits", beyond.denoising_table()),
                          ("", beyond.denoising_goal()),
                          ("one-class MNIST: ROC AUC per normal digit", beyond.auc_table()),
                          ("", beyond.anomaly_goal()),
@@ -234,9 +214,8 @@ def report(args, say) -> int:
             say(title + ":")
         say(table)
     say(f"digit classifier: {result.classifier_accuracy:.2%} test accuracy")
-    say(f"backend: {_backend()}; dtype policies: " + ", ".join(
-        f"{MODELS[k].label} {info['config']['dtype_policy']}" for k, info in
-        ((k, m.info) for k, m in run.models.items())))
+    say(f"backend: {backend_version()}; dtype policies: " + ", ".join(
+        f"{MODELS[k].label} {m.info['config']['dtype_policy']}" for k, m in run.models.items()))
     say(f"wrote {path}; total {time.perf_counter() - start:.0f} s")
     return 0
 
