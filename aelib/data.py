@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["Dataset", "load_mnist", "prepare_images", "tile_images", "describe", "check_images",
-           "check_array", "check_labels", "check_number", "check_positive_int", "check_seed", "SOURCES", "ENV_VAR"]
+           "check_array", "check_labels", "check_number", "check_positive_int", "check_seed",
+           "SOURCES", "ENV_VAR"]
 
 ENV_VAR = "AELIB_MNIST"
 SOURCES = ("file", "env", "keras", "sample")
@@ -147,10 +148,8 @@ def check_labels(
     if y.ndim != 1 or y.dtype.kind not in "iu":
         raise ValueError(f"{name} must be a 1-D array of integer labels, got {describe(y)}")
     if len(y) != n:
-        raise ValueError(
-            f"{name} must have one label per {per}: {images_name} has {n} {rows}, "
-            f"{name} has {len(y)} labels"
-        )
+        raise ValueError(f"{name} must have one label per {per}: {images_name} has {n} {rows}, "
+                         f"{name} has {len(y)} labels")
     return y.astype(np.int64, copy=False)
 
 
@@ -178,10 +177,8 @@ def prepare_images(x, name: str = "x") -> np.ndarray:
     """
     x = np.asarray(x)
     if x.ndim not in (3, 4):
-        raise ValueError(
-            f"{name} must have rank 3 (N, height, width) or 4 (N, height, width, channels), "
-            f"got {describe(x)}"
-        )
+        raise ValueError(f"{name} must have rank 3 (N, height, width) or 4 (N, height, width, "
+                         f"channels), got {describe(x)}")
     if x.ndim == 3:
         x = x[..., np.newaxis]
     if x.dtype == np.uint8:
@@ -249,10 +246,8 @@ class Dataset:
         return h.hexdigest()[:16]
 
     def __repr__(self) -> str:
-        return (
-            f"Dataset(train={len(self.x_train)}, test={len(self.x_test)}, "
-            f"image={tuple(self.x_train.shape[1:])}, source={self.source!r})"
-        )
+        return (f"Dataset(train={len(self.x_train)}, test={len(self.x_test)}, "
+                f"image={tuple(self.x_train.shape[1:])}, source={self.source!r})")
 
 
 def sample_path() -> Path:
@@ -281,10 +276,8 @@ def _read_npz(path: Path, name: str) -> tuple[np.ndarray, ...]:
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
         raise ValueError(f"{name}: {str(path)!r} is not a readable .npz file ({err})") from err
     if len(arrays) < len(_KEYS):
-        raise ValueError(
-            f"{name}: {str(path)!r} is not an MNIST npz: expected keys {list(_KEYS)}, "
-            f"it has {found}"
-        )
+        raise ValueError(f"{name}: {str(path)!r} is not an MNIST npz: expected keys {list(_KEYS)}, "
+                         f"it has {found}")
     return tuple(arrays[k] for k in _KEYS)
 
 
@@ -294,10 +287,8 @@ def _to_dataset(arrays: tuple[np.ndarray, ...], source: str) -> Dataset:
     x_train, y_train, x_test, y_test = arrays
     for name, x in (("x_train", x_train), ("x_test", x_test)):
         if x.ndim in (3, 4) and x.shape[1:] not in (MNIST_IMAGE[:2], MNIST_IMAGE):
-            raise ValueError(
-                f"{name} must hold MNIST's 28x28 grey images, shape (N, 28, 28) or "
-                f"(N, 28, 28, 1), got {describe(x)}"
-            )
+            raise ValueError(f"{name} must hold MNIST's 28x28 grey images, shape (N, 28, 28) or "
+                             f"(N, 28, 28, 1), got {describe(x)}")
     x_train = prepare_images(x_train, "x_train")
     x_test = prepare_images(x_test, "x_test")
     y_train = check_labels(y_train, len(x_train), "y_train", "x_train")

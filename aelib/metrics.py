@@ -75,10 +75,8 @@ def digit_classifier(
     """
     shape = check_input_shape(input_shape)
     if shape[0] < 16 or shape[1] < 16:
-        raise ValueError(
-            f"input_shape must have height and width >= 16 (two 5x5 convs and two 2x poolings), "
-            f"got {shape}"
-        )
+        raise ValueError(f"input_shape must have height and width >= 16 (two 5x5 convs and two "
+                         f"2x poolings), got {shape}")
     n_classes = check_positive_int(n_classes, "n_classes")
     if n_classes < 2:
         raise ValueError(f"n_classes must be >= 2, got {n_classes}")
@@ -143,9 +141,8 @@ def train_digit_classifier(
     # digit_classifier sets Keras's global seed, which the shuffling below uses too
     model = digit_classifier(x_train.shape[1:], N_DIGITS, seed=seed)
     total_steps = epochs * math.ceil(len(x_train) / batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        learning_rate, total_steps, alpha=CLASSIFIER_FINAL_LR_FRACTION
-    )
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, total_steps,
+                                                      alpha=CLASSIFIER_FINAL_LR_FRACTION)
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss="sparse_categorical_crossentropy",
@@ -209,11 +206,9 @@ def generation_scores(probabilities, threshold: float = 0.9) -> GenerationScores
     sums = p.sum(axis=1)
     off = np.flatnonzero(np.abs(sums - 1.0) > PROBABILITY_ATOL)
     if len(off):
-        raise ValueError(
-            f"probabilities rows must sum to 1 (within {PROBABILITY_ATOL:g}), got {len(off)} of "
-            f"{len(p)} rows that do not (row {off[0]} sums to {sums[off[0]]:g}); "
-            "pass softmax outputs, not logits"
-        )
+        raise ValueError(f"probabilities rows must sum to 1 (within {PROBABILITY_ATOL:g}), got "
+                         f"{len(off)} of {len(p)} rows that do not (row {off[0]} sums to "
+                         f"{sums[off[0]]:g}); pass softmax outputs, not logits")
     top = p.max(axis=1)
     counts = np.bincount(np.argmax(p, axis=1), minlength=p.shape[1])
     return GenerationScores(

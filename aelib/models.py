@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from .data import _check_finite, check_images, check_number, check_positive_int, check_seed, describe
+from .data import check_images, check_number, check_positive_int, check_seed, describe
 
 __all__ = ["Autoencoder", "dense_autoencoder", "conv_autoencoder", "predict", "check_input_shape",
            "check_autoencoder", "CODINGS_SIGMA", "VAE_PRIOR_SIGMA"]
@@ -268,7 +268,8 @@ class Autoencoder:
         if codings.ndim != 2 or codings.shape[1] != self.n_codings or len(codings) == 0:
             raise ValueError(f"codings must have shape (N, {self.n_codings}) with N >= 1, "
                              f"got {describe(codings)}")
-        _check_finite(codings, "codings")
+        if not np.isfinite(codings).all():
+            raise ValueError("codings must be finite, got NaN or inf values")
         return predict(self.decoder, codings, batch_size)
 
     def reconstruct(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -316,9 +317,8 @@ def check_input_shape(input_shape, name: str = "input_shape") -> tuple[int, int,
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
     if len(shape) != 3 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool)
                                   and s >= 1 for s in shape):
-        raise ValueError(
-            f"{name} must be (height, width, channels) with positive ints, got {input_shape!r}"
-        )
+        raise ValueError(f"{name} must be (height, width, channels) with positive ints, "
+                         f"got {input_shape!r}")
     return tuple(int(s) for s in shape)
 
 
@@ -358,21 +358,16 @@ def _check_stages(shape, encoder_filters, encoder_kernels, decoder_filters, deco
     """One kernel per filter count, one decoder stage per encoder stage, and an
     input that each stage's 2x pooling divides."""
     if len(encoder_filters) != len(encoder_kernels):
-        raise ValueError(
-            f"encoder_filters and encoder_kernels must have the same length, got "
-            f"{len(encoder_filters)} and {len(encoder_kernels)}"
-        )
+        raise ValueError(f"encoder_filters and encoder_kernels must have the same length, got "
+                         f"{len(encoder_filters)} and {len(encoder_kernels)}")
     if len(decoder_filters) != len(decoder_kernels) or len(decoder_filters) != len(encoder_filters):
-        raise ValueError(
-            "decoder_filters and decoder_kernels must have one entry per encoder stage "
-            f"({len(encoder_filters)}), got {len(decoder_filters)} and {len(decoder_kernels)}"
-        )
+        raise ValueError("decoder_filters and decoder_kernels must have one entry per encoder "
+                         f"stage ({len(encoder_filters)}), got {len(decoder_filters)} and "
+                         f"{len(decoder_kernels)}")
     factor = 2 ** len(encoder_filters)
     if shape[0] % factor or shape[1] % factor:
-        raise ValueError(
-            f"input_shape must have height and width divisible by {factor} (one 2x pooling "
-            f"per encoder stage), got {shape}"
-        )
+        raise ValueError(f"input_shape must have height and width divisible by {factor} (one 2x "
+                         f"pooling per encoder stage), got {shape}")
 
 
 def _seed_everything(seed) -> None:
