@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 
@@ -11,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from ._io import atomic_path
-from .data import check_images, check_positive_int, describe
+from .data import check_images, check_number, check_positive_int, describe
 from .models import Autoencoder, check_autoencoder
 from .training import grid_frame
 
@@ -52,8 +51,7 @@ def save_gif(frames, path: str | os.PathLike, fps: float = 10.0, loop: int = 0) 
         >>> save_gif(recorder.frames, "k_auto0_rec0_low.gif", fps=10)  # doctest: +SKIP
     """
     stack = _check_frames(frames)
-    if not (isinstance(fps, (int, float)) and fps > 0 and math.isfinite(fps)):
-        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    fps = check_number(fps, "fps", 0.0, lo_open=True)
     path = os.fspath(path)
     if not path.lower().endswith(".gif"):
         raise ValueError(f"path must end in '.gif', got {path!r}")

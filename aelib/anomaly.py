@@ -25,7 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import Dataset, check_images, check_positive_int, check_seed, describe
+from .data import (
+    Dataset,
+    check_images,
+    check_number,
+    check_positive_int,
+    check_seed,
+    describe,
+)
 
 __all__ = ["one_class_split", "pca_reconstruction_errors", "roc_auc", "mean_std_threshold",
            "threshold_scores", "ThresholdScores"]
@@ -62,12 +69,6 @@ def check_flags(is_anomaly, n: int, scores_name: str = "scores", *,
         raise ValueError("is_anomaly must flag some images as anomalies and some as normal, "
                          f"got {int(flags.sum())} anomalies among {len(flags)}")
     return flags
-
-
-def _check_finite_number(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise TypeError(f"{name} must be a finite number, got {describe(value)}")
-    return float(value)
 
 
 def one_class_split(data: Dataset, digit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -145,7 +146,7 @@ def mean_std_threshold(train_errors, n_std: float = 1.0) -> float:
     """The TensorFlow tutorial's threshold: mean + ``n_std`` standard deviations
     of the normal training images' errors."""
     e = check_scores(train_errors, "train_errors")
-    n_std = _check_finite_number(n_std, "n_std")
+    n_std = check_number(n_std, "n_std", -math.inf)
     return float(e.mean() + n_std * e.std())
 
 
@@ -173,7 +174,7 @@ def threshold_scores(scores, is_anomaly, threshold: float) -> ThresholdScores:
     """
     s = check_scores(scores)
     flags = check_flags(is_anomaly, len(s))
-    threshold = _check_finite_number(threshold, "threshold")
+    threshold = check_number(threshold, "threshold", -math.inf)
     flagged = s > threshold
     hits = int(np.sum(flagged & flags))
     return ThresholdScores(

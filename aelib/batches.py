@@ -9,27 +9,15 @@ arrays; elsewhere a plain generator of numpy batches feeds ``fit``.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .data import check_images, check_seed, describe
+from .data import check_images, check_number, check_seed
 from .devices import backend_name
 
 __all__ = ["add_noise", "batches", "epoch_order"]
 
 #: the third word of the noise generator's seed: keeps its stream apart from the shuffling's
 _NOISE_STREAM = 1
-
-
-def check_sigma(sigma, name: str = "sigma") -> float:
-    """``sigma`` as a float >= 0 (a noise level), else raise."""
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number >= 0 (the noise's standard deviation), "
-                        f"got {describe(sigma)}")
-    if not (math.isfinite(sigma) and sigma >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {sigma!r}")
-    return float(sigma)
 
 
 def _noisy(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
@@ -55,7 +43,7 @@ def add_noise(x: np.ndarray, sigma: float, seed: int | None = None) -> np.ndarra
         ((2, 28, 28, 1), True)
     """
     x = check_images(x, "x")
-    sigma = check_sigma(sigma)
+    sigma = check_number(sigma, "sigma", 0.0)
     seed = check_seed(seed)
     return _noisy(x, sigma, np.random.default_rng(seed))
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import check_images, describe
+from .data import check_images, check_number, describe
 
 __all__ = ["CLASSICAL_GRIDS", "ClassicalDenoiser", "classical_denoise", "tune_classical",
            "image_mse"]
@@ -69,10 +69,7 @@ def _check_method(method) -> str:
 
 
 def _check_parameter(method: str, parameter) -> float:
-    if isinstance(parameter, bool) or not isinstance(parameter, (int, float, np.integer, np.floating)):
-        raise TypeError(f"parameter must be a number for method {method!r}, got {describe(parameter)}")
-    if not (np.isfinite(parameter) and parameter > 0):
-        raise ValueError(f"parameter must be a positive number for method {method!r}, got {parameter!r}")
+    parameter = check_number(parameter, "parameter", 0.0, lo_open=True)
     if method == "median" and int(parameter) != parameter:
         raise ValueError(f"parameter must be a whole window size for method 'median', got {parameter!r}")
     return float(parameter)

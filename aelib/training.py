@@ -18,8 +18,15 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from .batches import batches, check_sigma
-from .data import check_images, check_positive_int, check_seed, describe, tile_images
+from .batches import batches
+from .data import (
+    check_images,
+    check_number,
+    check_positive_int,
+    check_seed,
+    describe,
+    tile_images,
+)
 from .devices import backend_name
 from .models import Autoencoder, check_autoencoder, predict
 
@@ -148,15 +155,11 @@ class ReconstructionRecorder(keras.callbacks.Callback):
     def frame_steps(self, steps: int) -> list[int]:
         """The steps (1-based, within an epoch of ``steps``) after which frames are
         taken, in any epoch: training ends its executions on them."""
-        if self.at_steps is None:
-            return self._epoch_marks(0, steps)
-        return sorted({(s - 1) % steps + 1 for s in self.at_steps})
+        return sorted({(s - 1) % steps + 1 for s in self.at_steps or self._spread(steps)})
 
-    def _epoch_marks(self, epoch: int, steps: int) -> list[int]:
-        """The steps (1-based, within epoch ``epoch``) after which frames are taken."""
-        if self.at_steps is None:
-            return [math.ceil((j + 1) * steps / self.per_epoch) for j in range(self.per_epoch)]
-        return [s - epoch * steps for s in self.at_steps if epoch * steps < s <= (epoch + 1) * steps]
+    def _spread(self, steps: int) -> list[int]:
+        """``per_epoch`` steps spread evenly over an epoch of ``steps``, the last one last."""
+        return [math.ceil((j + 1) * steps / self.per_epoch) for j in range(self.per_epoch)]
 
     def _check_shape(self, expected: tuple) -> None:
         if tuple(expected) != self.images.shape[1:]:
@@ -176,16 +179,18 @@ class ReconstructionRecorder(keras.callbacks.Callback):
             self._record(0)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._marks = []
-        if self.max_epochs is not None and self._epochs_seen >= self.max_epochs:
-            return
         steps = self.params.get("steps")
-        if not steps:
-            if self.per_epoch > 1:
-                raise ValueError("per_epoch > 1 needs training data of known length")
-            steps = 1
-        self._step0, self._steps = self._epochs_seen * steps, steps
-        self._marks = self._epoch_marks(self._epochs_seen, steps)
+        if not steps and self.per_epoch > 1:
+            raise ValueError("per_epoch > 1 needs training data of known length")
+        self._steps = steps = steps or 1
+        self._step0 = done = self._epochs_seen * steps
+        # the steps (1-based, within this epoch) after which frames are taken
+        if self.at_steps is not None:
+            self._marks = [s - done for s in self.at_steps if done < s <= done + steps]
+        elif self.max_epochs is None or self._epochs_seen < self.max_epochs:
+            self._marks = self._spread(steps)
+        else:
+            self._marks = []
 
     def on_train_batch_end(self, batch, logs=None):
         # frames inside the epoch; the one after its last step is on_epoch_end's
@@ -287,11 +292,9 @@ def _check_training(autoencoder, x, validation_data, snapshots, recipe, learning
         snapshots._check_shape(shape)
     if recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
-    if learning_rate is not None and not (
-        isinstance(learning_rate, (int, float)) and 0 < learning_rate and math.isfinite(learning_rate)
-    ):
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
-    return x, validation_data, 0.0 if noise is None else check_sigma(noise, "noise")
+    if learning_rate is not None:
+        check_number(learning_rate, "learning_rate", 0.0, lo_open=True)
+    return x, validation_data, 0.0 if noise is None else check_number(noise, "noise", 0.0)
 
 
 def train(
