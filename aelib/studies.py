@@ -1,29 +1,22 @@
 """Beyond the article: denoising, anomaly detection and how many codings.
 
 The three studies that ``aelib figures`` draws and ``aelib report`` tables,
-with the training plans (epochs, batch size, training images) they share. Every model goes through the model cache
-(:meth:`aelib.cache.Run.trained`), so the report reuses what the figures
-trained and a second run trains nothing.
+with their training plans. Every model goes through the model cache
+(:meth:`aelib.cache.Run.trained`), so the report reuses what the figures trained.
 
-* Denoising (:func:`denoising_study`): the article's trained dense and conv
-  models (the figures' models) trained on for a few epochs on noisy inputs
-  with clean targets (``aelib.train(..., noise=)``) for noise sigma 0.2, 0.4
-  and 0.6, against the noisy input, the best
-  classical filter tuned on training images (:mod:`aelib.denoising`) and the
-  plain autoencoders; MSE against the clean digits on
-  :data:`DENOISE_TEST_IMAGES` test digits.
+* Denoising (:func:`denoising_study`): the figures' dense and conv models
+  trained on with noisy inputs and clean targets, for noise sigma 0.2, 0.4 and
+  0.6, against the noisy input, the best classical filter tuned on training
+  images (:mod:`aelib.denoising`) and the plain models.
 * One-class MNIST (:func:`anomaly_study`): per digit, a dense and a conv
-  autoencoder trained on that digit's ~6,000 training images, and PCA with
-  as many components as they have codings; every test digit scored by its
-  reconstruction error, ROC AUC per digit, and the TensorFlow tutorial's
+  autoencoder trained on that digit's images, and PCA with as many components
+  as they have codings; ROC AUC per digit, and the TensorFlow tutorial's
   mean + 1 std threshold on :data:`ANOMALY_DIGIT`.
 * How many codings (:func:`codings_study`): test MSE of the dense and conv
-  models and of PCA for 2 to 64 codings, every size trained by the same
-  plan on the first :data:`SWEEP` ``n_train`` training images.
+  models and of PCA for 2 to 64 codings, every size trained by one plan.
 
-The plans are shorter than the article's 50 / 10 epochs so that the new
-figures stay a small part of a full ``aelib figures`` run (times in
-docs/benchmarks.md); each table says its plan.
+The plans are shorter than the article's 50 / 10 epochs, so that these figures
+stay a small part of a full ``aelib figures`` run; each table says its plan.
 :func:`codings_sweep` runs the codings study on data of your own, without the
 cache.
 """
@@ -36,19 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .anomaly import (
-    ThresholdScores,
-    mean_std_threshold,
-    one_class_split,
-    pca_reconstruction_errors,
-    roc_auc,
-    threshold_scores,
-)
+from . import anomaly
+from .batches import add_noise
 from .cache import MODELS, Run
-from .data import check_images, check_positive_int, check_seed, describe
+from .data import check_images, check_positive_int, describe
 from .denoising import ClassicalDenoiser, image_mse, tune_classical
 from .models import Autoencoder
-from .batches import add_noise
 from .training import evaluate, reconstruction_errors, train
 
 __all__ = [
@@ -72,9 +58,12 @@ class TrainingPlan:
     n_train: int | None = None  # the first n training images; None: all
     quick_n_train: int | None = None
 
+    def for_run(self, quick: bool) -> tuple[int, int | None]:
+        """The epochs and the number of training images (``None``: all) of a run."""
+        return (self.quick_epochs, self.quick_n_train) if quick else (self.epochs, self.n_train)
+
     def describe(self, quick: bool) -> str:
-        epochs = self.quick_epochs if quick else self.epochs
-        n = self.quick_n_train if quick else self.n_train
+        epochs, n = self.for_run(quick)
         images = "all training images" if n is None else f"the first {n:,} training images"
         return f"{epochs} epochs, batch {self.batch_size}, {images}"
 
@@ -118,18 +107,17 @@ def _kind(kind) -> str:
 
 
 def _cached(run: Run, name: str, label: str, kind: str, plan: TrainingPlan, x: np.ndarray, *,
-            n_codings: int = N_CODINGS, noise: float | None = None,
-            start: Autoencoder | None = None, start_config: dict | None = None,
+            n_codings: int = N_CODINGS, noise: float | None = None, fine_tune: bool = False,
             **settings) -> Autoencoder:
-    """The model of ``plan`` trained on ``x``, through the run's cache; from the
-    weights of ``start`` (whose cache config is ``start_config``) where given."""
+    """The model of ``plan`` trained on ``x``, through the run's cache; with
+    ``fine_tune``, from the weights of the run's trained ``kind`` model."""
     spec = MODELS[kind]
-    epochs = plan.quick_epochs if run.quick else plan.epochs
-    n = plan.quick_n_train if run.quick else plan.n_train
-    x = x if n is None else x[:n]
+    epochs, n = plan.for_run(run.quick)
+    x = x[:n]  # n None: all
+    start = run.model(kind).autoencoder if fine_tune else None
     config = {"kind": kind, "n_codings": n_codings, "epochs": epochs,
-              "batch_size": plan.batch_size, "n_train": len(x), "noise": noise,
-              "recipe": "aelib", "dtype_policy": spec.dtype_policy(), "start": start_config,
+              "batch_size": plan.batch_size, "n_train": len(x), "noise": noise, "recipe": "aelib",
+              "dtype_policy": spec.dtype_policy(), "start": run.config(kind) if fine_tune else None,
               **settings}
 
     def fit():
@@ -157,9 +145,8 @@ def tuned_classical(run: Run, sigma: float) -> list[ClassicalDenoiser]:
 
 def denoiser_recipe(kind: str, quick: bool, n_fit: int = 55_000) -> str:
     """How the ``kind`` denoiser is trained (its :data:`DENOISERS` plan), in words."""
-    r = DENOISERS[kind]
-    return (f"{r.quick_epochs if quick else r.epochs} more epochs from the trained model, "
-            f"batch {r.batch_size}, the first {n_fit:,} training images")
+    return (f"{DENOISERS[kind].for_run(quick)[0]} more epochs from the trained model, "
+            f"batch {DENOISERS[kind].batch_size}, the first {n_fit:,} training images")
 
 
 def denoiser(run: Run, kind: str, sigma: float) -> Autoencoder:
@@ -169,14 +156,13 @@ def denoiser(run: Run, kind: str, sigma: float) -> Autoencoder:
     x_fit = run.data.split_validation()[0]  # as the article's models: the validation split held out
     # no dot in a cache name: the entry's files are NAME-KEY.keras and NAME-KEY.json
     return _cached(run, f"denoise-{kind}-{round(sigma * 100):03d}", f"{kind} denoiser, sigma {sigma:g}", kind,
-                   DENOISERS[kind], x_fit, noise=float(sigma), start=run.model(kind).autoencoder,
-                   start_config=run.config(kind))
+                   DENOISERS[kind], x_fit, noise=float(sigma), fine_tune=True)
 
 
 def one_class_model(run: Run, kind: str, digit: int) -> Autoencoder:
     """The ``kind`` model trained on the training images of ``digit`` (:data:`ONE_CLASS`)."""
     kind = _kind(kind)
-    x_normal, _, _ = one_class_split(run.data, digit)
+    x_normal, _, _ = anomaly.one_class_split(run.data, digit)
     return _cached(run, f"oneclass-{kind}-{digit}", f"{kind} one-class model, digit {digit}",
                    kind, ONE_CLASS[kind], x_normal, digit=int(digit))
 
@@ -223,14 +209,12 @@ def denoising_study(run: Run, sigmas: Sequence[float] | None = None) -> Denoisin
     clean = data.x_test[:DENOISE_TEST_IMAGES]
     n_tune = QUICK_TUNE_IMAGES if run.quick else TUNE_IMAGES
     plain = {k: run.model(k).autoencoder for k in ("dense", "conv")}
-    labels = ["noisy input", "plain dense autoencoder", "plain conv autoencoder",
-              "dense denoising autoencoder", "conv denoising autoencoder"]
-    rows = {label: [] for label in labels}
+    rows = {label: [] for label in ("noisy input", "plain dense autoencoder", "plain conv autoencoder",
+                                    "dense denoising autoencoder", "conv denoising autoencoder")}
     classical, classical_test = {}, {}
     for sigma in sigmas:
         noisy = add_noise(clean, sigma, seed=run.seed)
-        tuned = tuned_classical(run, sigma)
-        classical[sigma] = tuned
+        classical[sigma] = tuned = tuned_classical(run, sigma)
         classical_test[sigma] = [image_mse(d(noisy), clean) for d in tuned]
         run.progress(f"classical denoisers, sigma {sigma:g}: best on the training images "
                      f"{tuned[0].label} (test MSE {classical_test[sigma][0]:.4f})")
@@ -258,7 +242,7 @@ class AnomalyStudy:
     digit: int
     scores: dict[str, np.ndarray]
     is_anomaly: np.ndarray
-    thresholds: dict[str, ThresholdScores]
+    thresholds: dict[str, anomaly.ThresholdScores]
     plans: dict[str, str]
     seed: int
 
@@ -268,7 +252,7 @@ class AnomalyStudy:
 
 def _one_class_scores(run: Run, digit: int) -> tuple[dict, dict, np.ndarray]:
     """Test and training scores of the dense, conv and PCA models of ``digit``."""
-    x_normal, x_test, is_anomaly = one_class_split(run.data, digit)
+    x_normal, x_test, is_anomaly = anomaly.one_class_split(run.data, digit)
     test, train_ = {}, {}
     for kind in ("dense", "conv"):
         ae = one_class_model(run, kind, digit)
@@ -276,8 +260,8 @@ def _one_class_scores(run: Run, digit: int) -> tuple[dict, dict, np.ndarray]:
         test[label] = reconstruction_errors(ae, x_test)
         train_[label] = reconstruction_errors(ae, x_normal)
     label = f"PCA, {N_CODINGS} components"
-    both = pca_reconstruction_errors(x_normal, np.concatenate([x_test, x_normal]), N_CODINGS,
-                                     seed=run.seed)
+    both = anomaly.pca_reconstruction_errors(x_normal, np.concatenate([x_test, x_normal]),
+                                             N_CODINGS, seed=run.seed)
     test[label], train_[label] = both[:len(x_test)], both[len(x_test):]
     return test, train_, is_anomaly
 
@@ -291,7 +275,7 @@ def anomaly_study(run: Run, digits: Sequence[int] | None = None) -> AnomalyStudy
     for digit in digits:
         test, train_, is_anomaly = _one_class_scores(run, digit)
         for label, scores in test.items():
-            auc.setdefault(label, {})[digit] = roc_auc(scores, is_anomaly)
+            auc.setdefault(label, {})[digit] = anomaly.roc_auc(scores, is_anomaly)
         run.progress(f"one-class digit {digit}: AUC " + ", ".join(
             f"{label} {auc[label][digit]:.3f}" for label in test))
         if digit == ANOMALY_DIGIT:
@@ -299,8 +283,8 @@ def anomaly_study(run: Run, digits: Sequence[int] | None = None) -> AnomalyStudy
     if figure is None:
         figure = _one_class_scores(run, ANOMALY_DIGIT)
     test, train_, is_anomaly = figure
-    thresholds = {label: threshold_scores(test[label], is_anomaly,
-                                          mean_std_threshold(train_[label]))
+    thresholds = {label: anomaly.threshold_scores(test[label], is_anomaly,
+                                                  anomaly.mean_std_threshold(train_[label]))
                   for label in test}
     plans = {k: ONE_CLASS[k].describe(run.quick) for k in ("dense", "conv")}
     return AnomalyStudy(digits, auc, ANOMALY_DIGIT, test, is_anomaly, thresholds, plans,
@@ -328,9 +312,8 @@ def codings_study(run: Run, sizes: Sequence[int] | None = None) -> CodingsStudy:
     mse: dict[str, list[float]] = {}
     for kind in ("dense", "conv"):
         mse[f"{kind} autoencoder"] = [evaluate(sweep_model(run, kind, n), x_test) for n in sizes]
-    n_train = SWEEP["dense"].quick_n_train if run.quick else SWEEP["dense"].n_train
-    x_fit = run.data.x_train[:n_train]
-    mse["PCA"] = [float(pca_reconstruction_errors(x_fit, x_test, n, seed=run.seed).mean())
+    x_fit = run.data.x_train[:SWEEP["dense"].for_run(run.quick)[1]]
+    mse["PCA"] = [float(anomaly.pca_reconstruction_errors(x_fit, x_test, n, seed=run.seed).mean())
                   for n in sizes]
     plans = {k: SWEEP[k].describe(run.quick) for k in ("dense", "conv")}
     return CodingsStudy(sizes, mse, plans, len(x_test), run.seed)
@@ -375,10 +358,7 @@ def codings_sweep(
     sizes = [check_positive_int(n, "sizes[]") for n in sizes]
     if isinstance(kinds, str) or not isinstance(kinds, Sequence) or not kinds:
         raise TypeError(f"kinds must be a non-empty sequence of 'dense' / 'conv', got {describe(kinds)}")
-    kinds = [_kind(k) for k in kinds]
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    seed = check_seed(seed)
+    kinds = [_kind(k) for k in kinds]  # epochs, batch_size and seed: train checks them
     mse: dict[str, list[float]] = {}
     for kind in kinds:
         mse[f"{kind} autoencoder"] = []
@@ -386,6 +366,6 @@ def codings_sweep(
             ae = MODELS[kind].build(n_codings=n, input_shape=x_train.shape[1:], seed=seed)
             train(ae, x_train, epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose)
             mse[f"{kind} autoencoder"].append(evaluate(ae, x_test))
-    mse["PCA"] = [float(pca_reconstruction_errors(x_train, x_test, n, seed=seed).mean())
+    mse["PCA"] = [float(anomaly.pca_reconstruction_errors(x_train, x_test, n, seed=seed).mean())
                   for n in sizes]
     return mse
