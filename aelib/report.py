@@ -35,21 +35,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from . import metrics, studies
 from ._io import atomic_path
 from ._version import __version__
 from .cache import MODELS, Run, describe_data
 from .data import Dataset, describe
-from .metrics import (
-    GenerationScores,
-    digit_silhouette,
-    generation_scores,
-    knn_accuracy,
-    ks_normality,
-)
 from .models import Autoencoder, check_autoencoder
-from .training import evaluate
-from . import studies
 from .studies import AnomalyStudy, CodingsStudy, DenoisingStudy
+from .training import evaluate
 from .vae import sampled_codings
 
 __all__ = ["ModelClaims", "Report", "Beyond", "measure", "measure_beyond", "compare",
@@ -71,7 +64,7 @@ class ModelClaims:
     label: str
     test_mse: float
     prior_sigma: float
-    generation: GenerationScores
+    generation: metrics.GenerationScores
     ks: float
     silhouette: float
     knn: float
@@ -89,26 +82,21 @@ class Beyond:
     def denoising_table(self) -> str:
         d = self.denoising
         header = ["denoiser"] + [f"sigma = {s:g}" for s in d.sigmas]
-        rows = [[label] + [f"{v:.4f}" for v in values]
-                for label, values in list(d.rows.items())[:1]]
+        rows = _mse_rows(d.rows)
         best = [d.best_classical(s) for s in d.sigmas]
-        rows.append([f"best classical filter (tuned on {d.n_tune} training digits)"]
+        rows.insert(1, [f"best classical filter (tuned on {d.n_tune} training digits)"]
                     + [f"{mse:.4f} ({f.label})" for f, mse in best])
-        rows += [[label] + [f"{v:.4f}" for v in values] for label, values in list(d.rows.items())[1:]]
         return markdown_table(header, rows)
 
     def classical_table(self) -> str:
         d = self.denoising
-        methods = [f.method for f in d.classical[d.sigmas[0]]]
-        methods = sorted(methods)
         header = ["classical filter"] + [f"sigma = {s:g}: parameter, test MSE" for s in d.sigmas]
         rows = []
-        for method in methods:
+        for method in sorted(f.method for f in d.classical[d.sigmas[0]]):
             row = [method]
             for s in d.sigmas:
                 i = next(j for j, f in enumerate(d.classical[s]) if f.method == method)
-                f = d.classical[s][i]
-                row.append(f"{f.parameter:g}, {d.classical_test[s][i]:.4f}"
+                row.append(f"{d.classical[s][i].parameter:g}, {d.classical_test[s][i]:.4f}"
                            + (" (chosen)" if i == 0 else ""))
             rows.append(row)
         return markdown_table(header, rows)
@@ -167,61 +155,43 @@ class Beyond:
         return markdown_table(header, rows)
 
     def codings_table(self) -> str:
-        c = self.codings
-        header = ["model"] + [f"{n} codings" for n in c.sizes]
-        rows = [[label] + [f"{v:.4f}" for v in values] for label, values in c.mse.items()]
-        return markdown_table(header, rows)
+        header = ["model"] + [f"{n} codings" for n in self.codings.sizes]
+        return markdown_table(header, _mse_rows(self.codings.mse))
 
     def markdown(self) -> str:
         d, a, c = self.denoising, self.anomaly, self.codings
-        plans = lambda r: "; ".join(f"{k}: {v}" for k, v in r.items())  # noqa: E731
         n_auc = len(a.digits)
-        return "\n".join([
+        return "\n\n".join([
             "## Beyond the article: denoising",
-            "",
-            f"MSE against the clean digits on the first {d.n_test:,} test digits, with Gaussian "
-            f"noise of standard deviation sigma clipped to [0, 1] (noise seed {d.seed}). Each "
-            f"classical filter's parameter is tuned on {d.n_tune} noisy training digits (noise "
-            f"seed {d.seed + 1}), and the filter with the lowest training MSE is the row's. The "
-            "plain autoencoders are the table above's, fed the noisy digits; the denoising "
-            "autoencoders are those trained models trained on with noisy inputs and clean "
-            f"targets, fresh noise every epoch ({plans(d.plans)}).",
-            "",
+            (f"MSE against the clean digits on the first {d.n_test:,} test digits, with Gaussian "
+             f"noise of standard deviation sigma clipped to [0, 1] (noise seed {d.seed}). Each "
+             f"classical filter's parameter is tuned on {d.n_tune} noisy training digits (noise "
+             f"seed {d.seed + 1}), and the filter with the lowest training MSE is the row's. The "
+             "plain autoencoders are the table above's, fed the noisy digits; the denoising "
+             "autoencoders are those trained models trained on with noisy inputs and clean "
+             f"targets, fresh noise every epoch ({_plans(d.plans)})."),
             self.denoising_table(),
-            "",
             self.denoising_goal(),
-            "",
             "Every classical filter, its tuned parameter and its test MSE:",
-            "",
             self.classical_table(),
-            "",
             "## Beyond the article: anomaly detection (one-class MNIST)",
-            "",
-            f"For each digit, a dense and a conv autoencoder (16 codings) trained on that digit's "
-            f"training images only ({plans(a.plans)}), and PCA with 16 components fitted on "
-            "the same images. Every test digit is scored by its reconstruction error; the other "
-            f"digits are the anomalies. ROC AUC per normal digit ({n_auc} digit"
-            f"{'s' if n_auc > 1 else ''}), and the mean:",
-            "",
+            (f"For each digit, a dense and a conv autoencoder (16 codings) trained on that digit's "
+             f"training images only ({_plans(a.plans)}), and PCA with 16 components fitted on "
+             "the same images. Every test digit is scored by its reconstruction error; the other "
+             f"digits are the anomalies. ROC AUC per normal digit ({n_auc} digit"
+             f"{'s' if n_auc > 1 else ''}), and the mean:"),
             self.auc_table(),
-            "",
             self.anomaly_goal(),
-            "",
-            f"The TensorFlow tutorial's rule on digit {a.digit}: an image is flagged anomalous "
-            "when its error is above the mean + 1 standard deviation of the training images' "
-            "errors; precision and recall of the anomalies among all test digits:",
-            "",
+            (f"The TensorFlow tutorial's rule on digit {a.digit}: an image is flagged anomalous "
+             "when its error is above the mean + 1 standard deviation of the training images' "
+             "errors; precision and recall of the anomalies among all test digits:"),
             self.threshold_table(),
-            "",
             "## Beyond the article: how many codings",
-            "",
-            f"Test MSE on all {c.n_test:,} test digits against the number of codings, every size "
-            f"trained the same way ({plans(c.plans)}); PCA fitted on the same training "
-            "images with as many components:",
-            "",
+            (f"Test MSE on all {c.n_test:,} test digits against the number of codings, every size "
+             f"trained the same way ({_plans(c.plans)}); PCA fitted on the same training "
+             "images with as many components:"),
             self.codings_table(),
-            "",
-        ])
+        ]) + "\n"
 
 
 @dataclass(frozen=True)
@@ -254,31 +224,25 @@ class Report:
     def markdown(self) -> str:
         """The whole report as a Markdown document."""
         ones = ", ".join(f"{r.label} {r.generation.class_counts[1]}" for r in self.rows)
-        return "\n".join([
+        text = "\n\n".join([
             "# The article's claims, measured",
-            "",
-            f"Made by `{self.command}` (seed {self.seed}) on {self.data} with aelib {__version__}. "
-            f"Generated digits are scored by a small CNN trained on the same training set "
-            f"({self.classifier_accuracy:.2%} test accuracy). Each model decodes "
-            f"{N_GENERATED:,} codings drawn from its prior.",
-            "",
+            (f"Made by `{self.command}` (seed {self.seed}) on {self.data} with aelib {__version__}. "
+             f"Generated digits are scored by a small CNN trained on the same training set "
+             f"({self.classifier_accuracy:.2%} test accuracy). Each model decodes "
+             f"{N_GENERATED:,} codings drawn from its prior."),
             self.table(),
-            "",
             f"Digits among the {N_GENERATED:,} generated by each model (the classifier's top class):",
-            "",
             self.digit_table(),
-            "",
             f"1s among the generated digits: {ones}.",
-            "",
-            "How to read it: *confident* is the share of generated digits the classifier gives "
-            f"at least {CONFIDENT:.0%} to one class (a readable digit). *KS* is the mean over "
-            "coordinates of the Kolmogorov-Smirnov distance between the test codings and the "
-            "normal the model draws from (0: identical; for a VAE, the sampled codings the "
-            "decoder learns from). The *silhouette* of the 1s compares their distance to each "
-            "other with their distance to the other digits (1: a separate cluster, 0: mixed in). "
-            f"*{KNN_K}-NN accuracy*: test digits labelled by their {KNN_K} nearest training codings.",
-            "",
-        ]) + ("" if self.beyond is None else "\n" + self.beyond.markdown())
+            ("How to read it: *confident* is the share of generated digits the classifier gives "
+             f"at least {CONFIDENT:.0%} to one class (a readable digit). *KS* is the mean over "
+             "coordinates of the Kolmogorov-Smirnov distance between the test codings and the "
+             "normal the model draws from (0: identical; for a VAE, the sampled codings the "
+             "decoder learns from). The *silhouette* of the 1s compares their distance to each "
+             "other with their distance to the other digits (1: a separate cluster, 0: mixed in). "
+             f"*{KNN_K}-NN accuracy*: test digits labelled by their {KNN_K} nearest training codings."),
+        ]) + "\n"
+        return text if self.beyond is None else text + "\n" + self.beyond.markdown()
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
@@ -288,9 +252,14 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------
-# measuring
-# --------------------------------------------------------------------------
+def _mse_rows(rows: dict[str, list[float]]) -> list[list[str]]:
+    return [[label] + [f"{v:.4f}" for v in values] for label, values in rows.items()]
+
+
+def _plans(plans: dict[str, str]) -> str:
+    return "; ".join(f"{kind}: {plan}" for kind, plan in plans.items())
+
+
 def measure_autoencoder(label: str, autoencoder: Autoencoder, data: Dataset,
                         classifier: keras.Model, *, seed: int = 0) -> ModelClaims:
     """One row of the report: the claims measured for one trained model.
@@ -312,12 +281,12 @@ def measure_autoencoder(label: str, autoencoder: Autoencoder, data: Dataset,
         label=label,
         test_mse=evaluate(autoencoder, data.x_test),
         prior_sigma=autoencoder.prior_sigma,
-        generation=generation_scores(np.asarray(probabilities), threshold=CONFIDENT),
-        ks=ks_normality(sampled_codings(autoencoder, data.x_test, seed=seed),
-                        sigma=autoencoder.prior_sigma),
-        silhouette=digit_silhouette(test_codings, data.y_test, digit=SILHOUETTE_DIGIT,
-                                    max_samples=SILHOUETTE_SAMPLES, seed=seed),
-        knn=knn_accuracy(train_codings, data.y_train, test_codings, data.y_test, k=KNN_K),
+        generation=metrics.generation_scores(np.asarray(probabilities), threshold=CONFIDENT),
+        ks=metrics.ks_normality(sampled_codings(autoencoder, data.x_test, seed=seed),
+                                sigma=autoencoder.prior_sigma),
+        silhouette=metrics.digit_silhouette(test_codings, data.y_test, digit=SILHOUETTE_DIGIT,
+                                            max_samples=SILHOUETTE_SAMPLES, seed=seed),
+        knn=metrics.knn_accuracy(train_codings, data.y_train, test_codings, data.y_test, k=KNN_K),
     )
 
 
@@ -368,9 +337,7 @@ def measure(run: Run, kinds: Sequence[str] = REPORT_MODELS,
     if unknown:
         raise ValueError(f"kinds: unknown model {unknown[0]!r}; known: {', '.join(MODELS)}")
     classifier, accuracy = run.digit_classifier()
-    autoencoders = {}
-    for kind in kinds:
-        autoencoders[MODELS[kind].label] = run.model(kind).autoencoder
+    autoencoders = {MODELS[kind].label: run.model(kind).autoencoder for kind in kinds}
     run.progress("measuring " + ", ".join(autoencoders))
     return compare(autoencoders, run.data, classifier, accuracy, seed=run.seed, command=command)
 
