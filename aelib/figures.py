@@ -23,26 +23,15 @@ import keras
 import numpy as np
 from matplotlib.figure import Figure
 
+from . import plots, studies
 from ._io import atomic_path, remove_stale_temporaries
 from ._version import __version__
 from .animation import interpolation_frames, save_gif
+from .batches import add_noise
 from .cache import MODELS, Run, describe_data
 from .data import Dataset
 from .devices import backend_version
 from .diagrams import plot_conv_architecture, plot_dense_architecture
-from .plots import (
-    plot_anomaly,
-    plot_codings_2d,
-    plot_codings_sweep,
-    plot_coding_histograms,
-    plot_denoising,
-    plot_generated,
-    plot_generated_comparison,
-    plot_projection,
-    plot_reconstructions,
-)
-from . import studies
-from .batches import add_noise
 from .vae import sampled_codings
 
 __all__ = ["FIGURES", "FigureSpec", "regenerate", "select", "write_figure", "gallery"]
@@ -51,9 +40,6 @@ DPI = 100
 PROJECTION_SAMPLES = 3000  # the article's KernelPCA sample of training images
 
 
-# --------------------------------------------------------------------------
-# figures
-# --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FigureSpec:
     """One figure: its file, number and caption, the model it needs, how to draw it.
@@ -85,14 +71,15 @@ class FigureSpec:
 
 
 def _generated(kind):
-    return lambda run: plot_generated(run.model(kind).autoencoder, seed=run.seed)  # its prior
+    return lambda run: plots.plot_generated(run.model(kind).autoencoder, seed=run.seed)  # its prior
 
 
 def _projection(kind, n_components, method, **kw):
     def draw(run):
         codings, labels = run.codings(kind)
-        return plot_projection(codings, labels, n_components=n_components, method=method,
-                               n_samples=min(PROJECTION_SAMPLES, len(codings)), seed=run.seed, **kw)
+        return plots.plot_projection(codings, labels, n_components=n_components, method=method,
+                                     n_samples=min(PROJECTION_SAMPLES, len(codings)),
+                                     seed=run.seed, **kw)
 
     return draw
 
@@ -102,25 +89,25 @@ def _frames(kind):
 
 
 def _histograms(run):  # the article's coordinates, HISTOGRAM_COORDS
-    return plot_coding_histograms(run.codings("dense")[0], bins=20)
+    return plots.plot_coding_histograms(run.codings("dense")[0], bins=20)
 
 
 def _vae_histograms(run):
     """The same coordinates for the VAE: sampled codings, with the prior N(0, 1) over them."""
     ae = run.model("dense_vae").autoencoder
     codings = sampled_codings(ae, run.data.x_train, seed=run.seed)
-    return plot_coding_histograms(codings, bins=40, normal_sigma=ae.prior_sigma)
+    return plots.plot_coding_histograms(codings, bins=40, normal_sigma=ae.prior_sigma)
 
 
 def _comparison(run):
-    return plot_generated_comparison(
+    return plots.plot_generated_comparison(
         {MODELS[k].label: run.model(k).autoencoder for k in ("dense", "conv", "dense_vae")},
         seed=run.seed)
 
 
 def _strip(run):
     x = run.data.x_test[:14]
-    return plot_reconstructions(x, run.model("dense").autoencoder.reconstruct(x))
+    return plots.plot_reconstructions(x, run.model("dense").autoencoder.reconstruct(x))
 
 
 def _interpolation(kind):
@@ -146,32 +133,35 @@ def _denoising(run):
     rows = {best.label: best(noisy)}
     for kind in ("dense", "conv"):
         rows[f"{kind} denoising AE"] = studies.denoiser(run, kind, sigma).reconstruct(noisy)
-    return plot_denoising(clean, noisy, rows)
+    return plots.plot_denoising(clean, noisy, rows)
 
 
 def _anomaly(run):
     study = studies.anomaly_study(run, digits=(studies.ANOMALY_DIGIT,))
-    fig = plot_anomaly(study.scores, study.is_anomaly,
-                       thresholds={k: t.threshold for k, t in study.thresholds.items()})
+    fig = plots.plot_anomaly(study.scores, study.is_anomaly,
+                             thresholds={k: t.threshold for k, t in study.thresholds.items()})
     fig.suptitle(f"One-class MNIST: trained on the {study.digit}s, the other digits are anomalies")
     return fig
 
 
 def _codings_sweep(run):
     study = studies.codings_study(run)
-    n = studies.SWEEP["dense"].quick_n_train if run.quick else studies.SWEEP["dense"].n_train
-    epochs = {k: r.quick_epochs if run.quick else r.epochs for k, r in studies.SWEEP.items()}
-    return plot_codings_sweep(study.sizes, study.mse,
-                              title=f"every size trained on the first {n:,} training images,\n"
-                                    f"dense {epochs['dense']} epochs, conv {epochs['conv']} epochs")
+    (dense, n), (conv, _) = (studies.SWEEP[k].for_run(run.quick) for k in ("dense", "conv"))
+    title = f"every size trained on the first {n:,} training images,\ndense {dense} epochs, conv {conv} epochs"
+    return plots.plot_codings_sweep(study.sizes, study.mse, title=title)
+
+
+def _plans(describe) -> str:
+    """``(dense: PLAN; conv: PLAN)``, the models' training plans for the gallery."""
+    return "(" + "; ".join(f"{k}: {describe(k)}" for k in ("dense", "conv")) + ")"
 
 
 def _codings_2d(run):
     fig = Figure(figsize=(11.0, 4.6), layout="constrained")
     for ax, kind in zip(fig.subplots(1, 2), ("dense", "conv")):
         ae = studies.sweep_model(run, kind, 2)
-        plot_codings_2d(ae.encode(run.data.x_test), run.data.y_test, ax=ax,
-                        title=f"{kind} autoencoder, 2 codings (test digits)")
+        plots.plot_codings_2d(ae.encode(run.data.x_test), run.data.y_test, ax=ax,
+                              title=f"{kind} autoencoder, 2 codings (test digits)")
     return fig
 
 
@@ -235,21 +225,17 @@ FIGURES: dict[str, FigureSpec] = {
                    "dense_vae", _comparison, also=("dense", "conv")),
         FigureSpec("k_denoise.png", "beyond",
                    "Denoising: noisy test digits (sigma 0.4), denoised, and clean", None,
-                   _denoising,
-                   about="denoising autoencoders, dense and conv ("
-                         + "; ".join(f"{k}: {studies.denoiser_recipe(k, False)}"
-                                     for k in studies.DENOISERS) + ")"),
+                   _denoising, about="denoising autoencoders, dense and conv "
+                   + _plans(lambda k: studies.denoiser_recipe(k, False))),
         FigureSpec("k_anomaly.png", "beyond",
                    f"Anomaly detection: one-class MNIST on the {studies.ANOMALY_DIGIT}s, "
                    "error histograms and ROC curves", None, _anomaly,
-                   about="one-class dense and conv autoencoders and PCA ("
-                         + "; ".join(f"{k}: {r.describe(False)}"
-                                     for k, r in studies.ONE_CLASS.items()) + ")"),
+                   about="one-class dense and conv autoencoders and PCA "
+                   + _plans(lambda k: studies.ONE_CLASS[k].describe(False))),
         FigureSpec("k_codings.png", "beyond", "How many codings: test MSE against codings",
                    None, _codings_sweep,
-                   about="dense and conv autoencoders and PCA, 2 to 64 codings ("
-                         + "; ".join(f"{k}: {r.describe(False)}"
-                                     for k, r in studies.SWEEP.items()) + ")"),
+                   about="dense and conv autoencoders and PCA, 2 to 64 codings "
+                   + _plans(lambda k: studies.SWEEP[k].describe(False))),
         FigureSpec("k_codings2d.png", "beyond", "A 2-coding model's coding space, as it is",
                    None, _codings_2d, about="the codings sweep's 2-coding models"),
     ]
@@ -264,23 +250,14 @@ def select(names: Iterable[str] | None) -> list[FigureSpec]:
     """
     if not names:
         return list(FIGURES.values())
-    wanted, unknown = set(), []
-    for name in names:
-        hits = [s.name for s in FIGURES.values() if name in (s.name, s.file, s.number)]
-        if hits:
-            wanted.update(hits)
-        else:
-            unknown.append(name)
+    names = list(names)
+    unknown = [n for n in names if not any(n in (s.name, s.file, s.number) for s in FIGURES.values())]
     if unknown:
-        raise ValueError(
-            f"unknown figure {', '.join(map(repr, unknown))}; known: {', '.join(FIGURES)}"
-        )
-    return [s for s in FIGURES.values() if s.name in wanted]
+        raise ValueError(f"unknown figure {', '.join(map(repr, unknown))}; "
+                         f"known: {', '.join(FIGURES)}")
+    return [s for s in FIGURES.values() if any(n in (s.name, s.file, s.number) for n in names)]
 
 
-# --------------------------------------------------------------------------
-# writing
-# --------------------------------------------------------------------------
 def write_figure(spec: FigureSpec, run: Run, out: Path) -> Path:
     """Draw one figure and write it atomically into ``out``; return its path."""
     result = spec.draw(run)
@@ -365,8 +342,7 @@ def regenerate(
     """
     specs = select(names)
     out = Path(out)
-    run = Run(data, seed=seed, quick=quick, retrain=retrain, progress=progress,
-              cache_dir=None if cache_dir is None else Path(cache_dir))
+    run = Run(data, seed=seed, quick=quick, cache_dir=cache_dir, retrain=retrain, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)
     rows = []
