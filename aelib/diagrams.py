@@ -35,7 +35,7 @@ from . import plots
 from .data import describe
 from .models import Autoencoder, check_autoencoder
 
-__all__ = ["LayerRecord", "layer_table", "plot_dense_architecture", "plot_conv_architecture"]
+__all__ = ["LayerRecord", "layer_table", "plot_conv_architecture", "plot_dense_architecture"]
 
 
 # --------------------------------------------------------------------------

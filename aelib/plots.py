@@ -30,10 +30,10 @@ from .data import check_images, check_labels, check_positive_int, describe, tile
 from .models import Autoencoder, check_autoencoder
 
 __all__ = [
-    "image_grid", "plot_generated", "plot_generated_comparison", "plot_coding_histograms",
-    "project_codings", "plot_projection", "plot_reconstructions", "plot_history",
-    "plot_denoising", "plot_anomaly", "plot_codings_sweep", "plot_codings_2d",
-    "HISTOGRAM_COORDS", "METHODS",
+    "HISTOGRAM_COORDS", "METHODS", "image_grid", "plot_anomaly", "plot_coding_histograms",
+    "plot_codings_2d", "plot_codings_sweep", "plot_denoising", "plot_generated",
+    "plot_generated_comparison", "plot_history", "plot_projection", "plot_reconstructions",
+    "project_codings",
 ]
 
 #: the coding coordinates the article's Figure 4 shows
