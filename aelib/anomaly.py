@@ -27,6 +27,7 @@ import numpy as np
 
 from .data import (
     Dataset,
+    check_array,
     check_images,
     check_number,
     check_positive_int,
@@ -40,12 +41,7 @@ __all__ = ["one_class_split", "pca_reconstruction_errors", "roc_auc", "mean_std_
 
 def check_scores(scores, name: str = "scores", *, finite: bool = True) -> np.ndarray:
     """``scores`` as a non-empty 1-D float64 array (also finite unless ``finite=False``)."""
-    try:
-        s = np.asarray(scores, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a 1-D array of numbers, got {describe(scores)}") from err
-    if s.ndim != 1 or len(s) == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of numbers, got {describe(s)}")
+    s = check_array(scores, name, 1, "a 1-D array of numbers").astype(np.float64)
     if finite and not np.isfinite(s).all():
         raise ValueError(f"{name} must be finite, got NaN or inf values")
     return s
