@@ -26,7 +26,14 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator
 
 from .anomaly import check_flags, check_scores, roc_auc
-from .data import check_images, check_labels, check_positive_int, describe, tile_images
+from .data import (
+    check_images,
+    check_labels,
+    check_number,
+    check_positive_int,
+    describe,
+    tile_images,
+)
 from .models import Autoencoder, check_autoencoder
 
 __all__ = [
@@ -77,22 +84,12 @@ def check_figsize(figsize, default, ax: Axes | None = None) -> tuple[float, floa
     if ax is not None:
         raise ValueError("figsize is only used when a new figure is made; with ax= given, "
                          f"size that Axes' figure instead (got figsize={figsize!r})")
-    if not (isinstance(figsize, (tuple, list)) and len(figsize) == 2
-            and all(_is_positive_number(v) for v in figsize)):
+    try:
+        width, height = (check_number(v, "figsize", 0.0, lo_open=True) for v in figsize)
+    except (TypeError, ValueError):
         raise ValueError(f"figsize must be (width, height) in inches, two positive numbers, "
-                         f"got {describe(figsize)}")
-    return float(figsize[0]), float(figsize[1])
-
-
-def _is_positive_number(value) -> bool:
-    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-            and math.isfinite(value) and value > 0)
-
-
-def _check_sigma(sigma, name: str) -> float:
-    if not _is_positive_number(sigma):
-        raise ValueError(f"{name} must be a positive number, got {describe(sigma)}")
-    return float(sigma)
+                         f"got {describe(figsize)}") from None
+    return width, height
 
 
 def _figure_and_axes(ax, figsize, default: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -250,7 +247,8 @@ def plot_generated(
     check_autoencoder(autoencoder)
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")
-    sigma = autoencoder.prior_sigma if sigma is None else _check_sigma(sigma, "sigma")
+    sigma = (autoencoder.prior_sigma if sigma is None
+             else check_number(sigma, "sigma", 0.0, lo_open=True))
     check_figsize(figsize, None, ax)  # before generating; image_grid sizes the figure
     images = autoencoder.generate(n_rows * n_cols, sigma=float(sigma), seed=seed)
     return image_grid(images, n_rows, n_cols, ax=ax, figsize=figsize)
@@ -363,7 +361,7 @@ def plot_coding_histograms(
     coords = _check_coords(coords, codings.shape[1])
     bins = check_positive_int(bins, "bins")
     if normal_sigma is not None:
-        normal_sigma = _check_sigma(normal_sigma, "normal_sigma")
+        normal_sigma = check_number(normal_sigma, "normal_sigma", 0.0, lo_open=True)
     n_cols = min(check_positive_int(n_cols, "n_cols"), len(coords))
     n_rows = math.ceil(len(coords) / n_cols)
     figsize = check_figsize(figsize, (_HIST_PANEL[0] * n_cols, _HIST_PANEL[1] * n_rows))
