@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Dataset", "load_mnist", "prepare_images", "tile_images", "describe", "check_images",
-           "check_array", "check_labels", "check_number", "check_positive_int", "check_seed",
-           "SOURCES", "ENV_VAR"]
+__all__ = ["ENV_VAR", "SOURCES", "Dataset", "check_array", "check_images", "check_labels",
+           "check_number", "check_positive_int", "check_seed", "describe", "load_mnist",
+           "prepare_images", "tile_images"]
 
 ENV_VAR = "AELIB_MNIST"
 SOURCES = ("file", "env", "keras", "sample")
@@ -267,9 +267,9 @@ def _read_npz(path: Path, name: str) -> tuple[np.ndarray, ...]:
         raise FileNotFoundError(f"{name}: no MNIST file at {str(path)!r}")
     try:
         loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy array
-            raise ValueError(f"it holds one array of shape {loaded.shape}, not the named arrays "
-                             "of an .npz archive")
+        if isinstance(loaded, np.ndarray):  # a bare .npy array: a bad file, not a bad type
+            what = f"it holds one array of shape {loaded.shape}, not the named arrays of an .npz"
+            raise ValueError(f"{what} archive")  # noqa: TRY004
         with loaded as f:
             found = sorted(f.files)
             arrays = {k: f[k] for k in _KEYS if k in found}  # object arrays fail here

@@ -19,14 +19,23 @@ import keras
 import numpy as np
 from keras import layers
 
-from .data import (Dataset, _check_digits, _check_finite, check_array, check_images, check_labels,
-                   check_number, check_positive_int, check_seed, describe)
+from .data import (
+    Dataset,
+    _check_digits,
+    _check_finite,
+    check_array,
+    check_images,
+    check_labels,
+    check_number,
+    check_positive_int,
+    check_seed,
+    describe,
+)
 from .models import _seed_everything, check_input_shape
 
-__all__ = [
-    "GenerationScores", "digit_classifier", "train_digit_classifier", "generation_scores",
-    "ks_normality", "digit_silhouette", "knn_accuracy", "N_DIGITS", "PROBABILITY_ATOL",
-]
+__all__ = ["N_DIGITS", "PROBABILITY_ATOL", "GenerationScores", "digit_classifier",
+           "digit_silhouette", "generation_scores", "knn_accuracy", "ks_normality",
+           "train_digit_classifier"]
 
 #: MNIST's classes, 0..9.
 N_DIGITS = 10

@@ -27,8 +27,8 @@ from keras import layers
 
 from .data import check_images, check_number, check_positive_int, check_seed, describe
 
-__all__ = ["Autoencoder", "dense_autoencoder", "conv_autoencoder", "predict", "check_input_shape",
-           "check_autoencoder", "CODINGS_SIGMA", "VAE_PRIOR_SIGMA"]
+__all__ = ["CODINGS_SIGMA", "VAE_PRIOR_SIGMA", "Autoencoder", "check_autoencoder",
+           "check_input_shape", "conv_autoencoder", "dense_autoencoder", "predict"]
 
 #: Standard deviation of the random codings the article decodes into digits:
 #: most values then fall inside tanh's range (-1, 1).

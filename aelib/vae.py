@@ -33,8 +33,8 @@ from keras import layers, ops
 from .data import check_images, check_number, check_seed, describe
 from .models import Autoencoder, check_autoencoder, conv_autoencoder, dense_autoencoder
 
-__all__ = ["variational_autoencoder", "sampled_codings", "autoencoder_from_vae", "kl_divergence",
-           "VAE", "Sampling", "KINDS", "RECONSTRUCTION_LOSSES"]
+__all__ = ["KINDS", "RECONSTRUCTION_LOSSES", "VAE", "Sampling", "autoencoder_from_vae",
+           "kl_divergence", "sampled_codings", "variational_autoencoder"]
 
 #: the trunks :func:`variational_autoencoder` builds on
 KINDS = ("dense", "conv")
