@@ -34,7 +34,7 @@ from .devices import backend_version
 from .diagrams import plot_conv_architecture, plot_dense_architecture
 from .vae import sampled_codings
 
-__all__ = ["FIGURES", "FigureSpec", "regenerate", "select", "write_figure", "gallery"]
+__all__ = ["FIGURES", "FigureSpec", "gallery", "regenerate", "select", "write_figure"]
 
 DPI = 100
 PROJECTION_SAMPLES = 3000  # the article's KernelPCA sample of training images
@@ -276,10 +276,10 @@ def gallery(specs: list[FigureSpec], models: dict[str, dict], data: Dataset, see
     lines = [
         "# The article's figures, regenerated",
         "",
-        f"Made by `{command}` (seed {seed}) on {describe_data(data)} with aelib {__version__} "
-        f"and Keras {keras.__version__}, backend: {backend_version()}. "
-        "Regenerate one figure with `--only NAME`; trained models are cached, so that does not "
-        "retrain.",
+        (f"Made by `{command}` (seed {seed}) on {describe_data(data)} with aelib {__version__} "
+         f"and Keras {keras.__version__}, backend: {backend_version()}. "
+         "Regenerate one figure with `--only NAME`; trained models are cached, so that does not "
+         "retrain."),
         "",
         "| model | epochs | batch size | computed in | test MSE | training time |",
         "|---|---|---|---|---|---|",

@@ -45,8 +45,8 @@ from .studies import AnomalyStudy, CodingsStudy, DenoisingStudy
 from .training import evaluate
 from .vae import sampled_codings
 
-__all__ = ["ModelClaims", "Report", "Beyond", "measure", "measure_beyond", "compare",
-           "measure_autoencoder", "write_report", "markdown_table", "REPORT_MODELS"]
+__all__ = ["REPORT_MODELS", "Beyond", "ModelClaims", "Report", "compare", "markdown_table",
+           "measure", "measure_autoencoder", "measure_beyond", "write_report"]
 
 #: the report's rows, in order: model kinds of :data:`aelib.cache.MODELS`
 REPORT_MODELS = ("dense", "conv", "dense_vae", "conv_vae")

@@ -38,11 +38,11 @@ from .models import Autoencoder
 from .training import evaluate, reconstruction_errors, train
 
 __all__ = [
-    "TrainingPlan", "DENOISERS", "ONE_CLASS", "SWEEP", "DENOISE_SIGMAS", "FIGURE_SIGMA",
-    "ANOMALY_DIGIT", "N_CODINGS", "CODINGS_SIZES", "QUICK_CODINGS_SIZES",
-    "denoiser", "denoiser_recipe", "tuned_classical", "one_class_model", "sweep_model",
-    "DenoisingStudy", "AnomalyStudy", "CodingsStudy",
-    "denoising_study", "anomaly_study", "codings_study", "codings_sweep",
+    "ANOMALY_DIGIT", "CODINGS_SIZES", "DENOISERS", "DENOISE_SIGMAS", "FIGURE_SIGMA", "N_CODINGS",
+    "ONE_CLASS", "QUICK_CODINGS_SIZES", "SWEEP",
+    "AnomalyStudy", "CodingsStudy", "DenoisingStudy", "TrainingPlan",
+    "anomaly_study", "codings_study", "codings_sweep", "denoiser", "denoiser_recipe",
+    "denoising_study", "one_class_model", "sweep_model", "tuned_classical",
 ]
 
 
