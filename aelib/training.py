@@ -314,14 +314,13 @@ def train(
 ) -> keras.callbacks.History:
     """Train an autoencoder to reconstruct ``x``: the recipe, then ``compile`` and ``fit``.
 
-    On a fresh model the recipe starts it: with ``"aelib"`` the decoder's
-    output bias at the mean image of ``x``, and Adam whose learning rate
-    decays along a cosine from ``PEAK_LEARNING_RATE`` over the run; with
-    ``"article"`` Adam's defaults. Later calls go on with the same optimizer
-    and its state. Each call runs several training steps per execution
-    (``steps_per_execution``, chosen so that epochs and the recorder's frames
-    fall on execution boundaries; one under PyTorch) and XLA where it is
-    faster (:func:`jit_compile`), and fits on :func:`aelib.batches.batches`.
+    On a fresh model the recipe starts it (``"aelib"``: the decoder's output
+    bias at the mean image of ``x``, Adam with a cosine decay from
+    ``PEAK_LEARNING_RATE``; ``"article"``: Adam's defaults); later calls go on
+    with the same optimizer and its state. Each call runs several training
+    steps per execution (chosen so that epochs and the recorder's frames fall
+    on execution boundaries; one under PyTorch) and XLA where it is faster
+    (:func:`jit_compile`), and fits on :func:`aelib.batches.batches`.
 
     Args:
         autoencoder: from :func:`dense_autoencoder` or :func:`conv_autoencoder`.
@@ -340,8 +339,7 @@ def train(
         verbose: passed to ``model.fit``.
 
     Returns:
-        The ``keras.callbacks.History`` of the run (``history.history["loss"]``
-        per epoch).
+        The run's ``keras.callbacks.History`` (``history.history["loss"]`` per epoch).
 
     Example:
         >>> data = load_mnist(source="sample")  # doctest: +SKIP
