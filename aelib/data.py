@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ENV_VAR", "SOURCES", "Dataset", "check_array", "check_images", "check_labels",
-           "check_number", "check_positive_int", "check_seed", "describe", "load_mnist",
-           "prepare_images", "tile_images"]
+__all__ = ["ENV_VAR", "SOURCES", "Dataset", "check_array", "check_digits", "check_finite",
+           "check_images", "check_labels", "check_number", "check_positive_int", "check_seed",
+           "describe", "load_mnist", "prepare_images", "tile_images"]
 
 ENV_VAR = "AELIB_MNIST"
 SOURCES = ("file", "env", "keras", "sample")
@@ -109,7 +109,7 @@ def check_images(
                             "scale it with aelib.prepare_images(x)")
         lo, hi = float(x.min()), float(x.max())  # NaN and inf show in these two
         if not (math.isfinite(lo) and math.isfinite(hi)):
-            _check_finite(x, name)
+            check_finite(x, name)
         if lo < 0.0 or hi > 1.0:
             hint = " (it looks like 0..255 pixels: use aelib.prepare_images)" if hi > 1.0 else ""
             raise ValueError(f"{name} must be floats in [0, 1], got values in [{lo:g}, {hi:g}]{hint}")
@@ -133,7 +133,8 @@ def check_array(x, name: str, rank: int, what: str) -> np.ndarray:
     return x
 
 
-def _check_finite(x: np.ndarray, name: str) -> None:
+def check_finite(x: np.ndarray, name: str) -> None:
+    """Raise a ValueError naming ``name`` if ``x`` holds NaN or inf values."""
     bad = int(x.size - np.count_nonzero(np.isfinite(x)))
     if bad:
         raise ValueError(f"{name} must be finite, got {bad} NaN or inf values in {describe(x)}")
@@ -153,7 +154,8 @@ def check_labels(
     return y.astype(np.int64, copy=False)
 
 
-def _check_digits(y: np.ndarray, name: str) -> None:
+def check_digits(y: np.ndarray, name: str) -> None:
+    """Raise a ValueError naming ``name`` unless the labels ``y`` are digits 0..9."""
     if y.min() < 0 or y.max() > 9:
         raise ValueError(f"{name} must hold digit labels 0..9, got values in [{y.min()}, {y.max()}]")
 
@@ -293,8 +295,8 @@ def _to_dataset(arrays: tuple[np.ndarray, ...], source: str) -> Dataset:
     x_test = prepare_images(x_test, "x_test")
     y_train = check_labels(y_train, len(x_train), "y_train", "x_train")
     y_test = check_labels(y_test, len(x_test), "y_test", "x_test")
-    _check_digits(y_train, "y_train")
-    _check_digits(y_test, "y_test")
+    check_digits(y_train, "y_train")
+    check_digits(y_test, "y_test")
     return Dataset(x_train, y_train, x_test, y_test, source)
 
 

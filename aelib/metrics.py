@@ -21,9 +21,9 @@ from keras import layers
 
 from .data import (
     Dataset,
-    _check_digits,
-    _check_finite,
     check_array,
+    check_digits,
+    check_finite,
     check_images,
     check_labels,
     check_number,
@@ -31,7 +31,7 @@ from .data import (
     check_seed,
     describe,
 )
-from .models import _seed_everything, check_input_shape
+from .models import check_input_shape, seed_everything
 
 __all__ = ["N_DIGITS", "PROBABILITY_ATOL", "GenerationScores", "digit_classifier",
            "digit_silhouette", "generation_scores", "knn_accuracy", "ks_normality",
@@ -50,7 +50,7 @@ CLASSIFIER_FINAL_LR_FRACTION = 0.01
 def _check_matrix(x, name: str, what: str = "codings") -> np.ndarray:
     """Check a finite ``(N, D)`` numeric array with N, D >= 1; return it as float64."""
     x = check_array(x, name, 2, f"(N, D) {what}").astype(np.float64, copy=False)
-    _check_finite(x, name)
+    check_finite(x, name)
     return x
 
 
@@ -89,7 +89,7 @@ def digit_classifier(
     n_classes = check_positive_int(n_classes, "n_classes")
     if n_classes < 2:
         raise ValueError(f"n_classes must be >= 2, got {n_classes}")
-    _seed_everything(seed)
+    seed_everything(seed)
     inputs = keras.Input(shape, name="images")
     h = layers.Conv2D(16, 5, activation="relu", kernel_initializer="he_uniform", name="conv1")(inputs)
     h = layers.MaxPooling2D(2, name="pool1")(h)
@@ -144,8 +144,8 @@ def train_digit_classifier(
     x_test = check_images(data.x_test, "data.x_test", shape=x_train.shape[1:])
     y_train = check_labels(data.y_train, len(x_train), "data.y_train", "data.x_train")
     y_test = check_labels(data.y_test, len(x_test), "data.y_test", "data.x_test")
-    _check_digits(y_train, "data.y_train")
-    _check_digits(y_test, "data.y_test")
+    check_digits(y_train, "data.y_train")
+    check_digits(y_test, "data.y_test")
 
     # digit_classifier sets Keras's global seed, which the shuffling below uses too
     model = digit_classifier(x_train.shape[1:], N_DIGITS, seed=seed)

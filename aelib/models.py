@@ -28,7 +28,8 @@ from keras import layers
 from .data import check_images, check_number, check_positive_int, check_seed, describe
 
 __all__ = ["CODINGS_SIGMA", "VAE_PRIOR_SIGMA", "Autoencoder", "check_autoencoder",
-           "check_input_shape", "conv_autoencoder", "dense_autoencoder", "predict"]
+           "check_input_shape", "conv_autoencoder", "dense_autoencoder", "predict",
+           "seed_everything"]
 
 #: Standard deviation of the random codings the article decodes into digits:
 #: most values then fall inside tanh's range (-1, 1).
@@ -77,7 +78,7 @@ def dense_autoencoder(
     shape = check_input_shape(input_shape)
     encoder_units, decoder_units = _check_widths(encoder_units=encoder_units,
                                                  decoder_units=decoder_units)
-    _seed_everything(seed)
+    seed_everything(seed)
     with _dtype_policy(dtype_policy):
         images = keras.Input(shape, name="images")
         encoder = _encoder(images, images, encoder_units, n_codings)
@@ -141,7 +142,7 @@ def conv_autoencoder(
     decoder_maps = check_positive_int(decoder_maps, "decoder_maps")
     output_kernel = check_positive_int(output_kernel, "output_kernel")
     _check_stages(shape, encoder_filters, encoder_kernels, decoder_filters, decoder_kernels)
-    _seed_everything(seed)
+    seed_everything(seed)
     with _dtype_policy(dtype_policy):
         images = keras.Input(shape, name="images")
         h = images
@@ -370,7 +371,7 @@ def _check_stages(shape, encoder_filters, encoder_kernels, decoder_filters, deco
                          f"pooling per encoder stage), got {shape}")
 
 
-def _seed_everything(seed) -> None:
+def seed_everything(seed) -> None:
     """``keras.utils.set_random_seed(seed)`` unless ``seed`` is None (checked first)."""
     seed = check_seed(seed)
     if seed is not None:
