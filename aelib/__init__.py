@@ -49,6 +49,7 @@ from .plots import (
     plot_generated,
     plot_generated_comparison,
     plot_history,
+    plot_latent_grid,
     plot_projection,
     plot_reconstructions,
 )
@@ -135,6 +136,7 @@ __all__ = [
     "codings_sweep",
     "plot_codings_sweep",
     "plot_codings_2d",
+    "plot_latent_grid",
     # notebook set-up, and the version
     "setup_notebook",
     "__version__",

@@ -22,6 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from . import plots, studies
 from ._io import atomic_path, remove_stale_temporaries
@@ -165,6 +166,24 @@ def _codings_2d(run):
     return fig
 
 
+#: images per side of the decoded 2-D grid
+GRID_SIZE = 15
+
+
+def _latent_grid_2d(run):
+    vae = studies.vae_2d_model(run)
+    fig = Figure(figsize=(12.4, 5.6), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=(1.2, 1))
+    plots.plot_codings_2d(vae.encode(run.data.x_test), run.data.y_test, ax=left,
+                          title="dense VAE, 2 codings (test digits' means)")
+    grid = plots.latent_grid(GRID_SIZE, vae.prior_sigma)  # the square the right panel decodes
+    side = float(grid[-1] - grid[0])
+    left.add_patch(Rectangle((grid[0], grid[0]), side, side, fill=False, linestyle="--"))
+    plots.plot_latent_grid(vae, n=GRID_SIZE, ax=right)
+    right.set_title(f"decoded from a {GRID_SIZE} x {GRID_SIZE} grid over the prior N(0, 1)")
+    return fig
+
+
 FIGURES: dict[str, FigureSpec] = {
     spec.name: spec
     for spec in [
@@ -238,6 +257,11 @@ FIGURES: dict[str, FigureSpec] = {
                    + _plans(lambda k: studies.SWEEP[k].describe(False))),
         FigureSpec("k_codings2d.png", "beyond", "A 2-coding model's coding space, as it is",
                    None, _codings_2d, about="the codings sweep's 2-coding models"),
+        FigureSpec("k_vae_grid2d.png", "beyond",
+                   "A 2-coding VAE's coding space, and the digits it decodes from a grid over its prior",
+                   None, _latent_grid_2d,
+                   about=f"a dense VAE with 2 codings ({studies.SWEEP['dense'].describe(False)}, "
+                   "as the sweep's 2-coding dense model)"),
     ]
 }
 

@@ -16,6 +16,7 @@ constrained layout fits titles, labels and colour bars inside that size.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib
@@ -39,8 +40,8 @@ from .models import Autoencoder, check_autoencoder
 __all__ = [
     "HISTOGRAM_COORDS", "METHODS", "image_grid", "plot_anomaly", "plot_coding_histograms",
     "plot_codings_2d", "plot_codings_sweep", "plot_denoising", "plot_generated",
-    "plot_generated_comparison", "plot_history", "plot_projection", "plot_reconstructions",
-    "project_codings",
+    "plot_generated_comparison", "plot_history", "plot_latent_grid", "plot_projection",
+    "plot_reconstructions", "project_codings",
 ]
 
 #: the coding coordinates the article's Figure 4 shows
@@ -789,4 +790,55 @@ def plot_codings_2d(
     if title:
         ax.set_title(title)
     fig.colorbar(points, ax=ax, ticks=np.arange(n_classes))
+    return fig
+
+
+def latent_grid(n: int, sigma: float = 1.0) -> np.ndarray:
+    """``n`` coding values at the 5% .. 95% quantiles of N(0, sigma), in equal
+    steps of probability: each stands for the same share of the prior."""
+    normal = statistics.NormalDist(0.0, sigma)
+    return np.array([normal.inv_cdf(p) for p in np.linspace(0.05, 0.95, n)], dtype=np.float32)
+
+
+def plot_latent_grid(
+    autoencoder: Autoencoder,
+    *,
+    n: int = 15,
+    sigma: float | None = None,
+    ax: Axes | None = None,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """The images a 2-coding model decodes from an ``n x n`` grid of codings.
+
+    Coding 1 grows from left to right, coding 2 from bottom to top; the grid's
+    values are :func:`latent_grid`'s quantiles of the prior N(0, sigma), as in
+    Kingma and Welling's figure of a 2-D VAE.
+
+    Args:
+        autoencoder: a trained :class:`~aelib.Autoencoder` with 2 codings,
+            typically a variational one (``variational_autoencoder(kind, n_codings=2)``).
+        n: images per side of the grid.
+        sigma: the prior's standard deviation; ``None``: the model's
+            ``prior_sigma`` (1 for a VAE, 0.33 for the article's autoencoders).
+        ax, figsize: as in :func:`image_grid` (the axes are labelled with coding values).
+    """
+    check_autoencoder(autoencoder)
+    if autoencoder.n_codings != 2:
+        raise ValueError(f"autoencoder must have 2 codings (n_codings=2), got {autoencoder.n_codings}")
+    n = check_positive_int(n, "n")
+    sigma = (autoencoder.prior_sigma if sigma is None
+             else check_number(sigma, "sigma", 0.0, lo_open=True))
+    check_figsize(figsize, None, ax)
+    values = latent_grid(n, float(sigma))
+    coding_1, coding_2 = np.meshgrid(values, values[::-1])  # the top row: the largest coding 2
+    images = autoencoder.decode(np.stack([coding_1.ravel(), coding_2.ravel()], axis=1))
+    height, width = images.shape[1:3]
+    fig, ax = _figure_and_axes(ax, figsize, _grid_figsize(n, n, height, width, extra_width=0.6))
+    _show_tile(ax, tile_images(images, n, n))
+    ticks = sorted({0, n // 2, n - 1})
+    labels = [f"{v:.2f}" if abs(v) >= 0.005 else "0" for v in values[ticks]]
+    ax.set_xticks([(i + 0.5) * width - 0.5 for i in ticks], labels)
+    ax.set_yticks([(i + 0.5) * height - 0.5 for i in ticks], labels[::-1])
+    ax.set_xlabel("coding 1")
+    ax.set_ylabel("coding 2")
     return fig

@@ -42,7 +42,7 @@ __all__ = [
     "ONE_CLASS", "QUICK_CODINGS_SIZES", "SWEEP",
     "AnomalyStudy", "CodingsStudy", "DenoisingStudy", "TrainingPlan",
     "anomaly_study", "codings_study", "codings_sweep", "denoiser", "denoiser_recipe",
-    "denoising_study", "one_class_model", "sweep_model", "tuned_classical",
+    "denoising_study", "one_class_model", "sweep_model", "tuned_classical", "vae_2d_model",
 ]
 
 
@@ -173,6 +173,13 @@ def sweep_model(run: Run, kind: str, n_codings: int) -> Autoencoder:
     n_codings = check_positive_int(n_codings, "n_codings")
     return _cached(run, f"codings-{kind}-{n_codings}", f"{kind} model, {n_codings} codings", kind,
                    SWEEP[kind], run.data.x_train, n_codings=n_codings)
+
+
+def vae_2d_model(run: Run) -> Autoencoder:
+    """A dense VAE with 2 codings, trained by the codings sweep's dense plan
+    (:data:`SWEEP`), like the 2-coding autoencoder it is drawn beside."""
+    return _cached(run, "vae2d-dense", "dense VAE, 2 codings", "dense_vae", SWEEP["dense"],
+                   run.data.x_train, n_codings=2)
 
 
 # --------------------------------------------------------------------------

@@ -42,6 +42,7 @@ PNG_SIZES = {
     "k_anomaly.png": (360, 1600),
     "k_codings.png": (400, 640),
     "k_codings2d.png": (460, 1100),
+    "k_vae_grid2d.png": (560, 1240),
 }
 DENSE, CONV = MODELS["dense"], MODELS["conv"]
 SAMPLE_FIT = 5500  # the embedded sample's 6,000 training images less the validation split

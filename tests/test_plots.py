@@ -556,3 +556,17 @@ class TestPlotsBeyondTheArticle:
         assert len(fig.axes) == 2  # the scatter and its colour bar
         with pytest.raises(ValueError, match="codings must have 2 columns"):
             aelib.plot_codings_2d(np.zeros((100, 3)), sample.y_test[:100])
+
+    def test_latent_grid_decodes_a_grid_over_the_prior(self, ae):
+        vae2 = aelib.variational_autoencoder("dense", n_codings=2, seed=0)
+        values = aelib.plots.latent_grid(5, 1.0)
+        np.testing.assert_allclose(values, [-1.6449, -0.5978, 0.0, 0.5978, 1.6449], atol=1e-4)
+        fig = aelib.plot_latent_grid(vae2, n=5)
+        image = fig.axes[0].get_images()[0].get_array()
+        assert image.shape == (5 * 28, 5 * 28)
+        # the top-left tile is what the decoder draws from (smallest coding 1, largest coding 2)
+        corner = vae2.decode(np.array([[values[0], values[-1]]], "float32"))[0, ..., 0]
+        np.testing.assert_allclose(image[:28, :28], corner, atol=1e-6)
+        assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["-1.64", "0", "1.64"]
+        with pytest.raises(ValueError, match=r"autoencoder must have 2 codings \(n_codings=2\), got 16"):
+            aelib.plot_latent_grid(ae)
