@@ -147,6 +147,8 @@ class Run:
     progress: Callable[[str], None] = lambda message: None
     models: dict[str, TrainedModel] = field(default_factory=dict)
     extras: dict[str, TrainedModel] = field(default_factory=dict)
+    #: wall time this run spent training models (cache misses), in seconds
+    training_seconds: float = 0.0
     _codings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -210,7 +212,9 @@ class Run:
         def fit():
             start = time.perf_counter()
             model, accuracy = train_digit_classifier(self.data, seed=self.seed)
-            self.progress(f"digit classifier: trained in {time.perf_counter() - start:.0f} s, "
+            seconds = time.perf_counter() - start
+            self.training_seconds += seconds
+            self.progress(f"digit classifier: trained in {seconds:.0f} s, "
                           f"test accuracy {accuracy:.2%}")
             return (model, accuracy), model, {"test_accuracy": accuracy}
 
@@ -373,6 +377,7 @@ class Run:
         train(ae, x, epochs=epochs, batch_size=spec.batch_size, snapshots=recorder, seed=self.seed,
               callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=say_epoch)], verbose=0)
         seconds = time.perf_counter() - start
+        self.training_seconds += seconds
         test_mse = evaluate(ae, self.data.x_test)
         self.progress(f"{spec.label}: trained {epochs} epochs in {seconds:.0f} s, "
                       f"test MSE {test_mse:.4f}")

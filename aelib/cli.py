@@ -147,8 +147,16 @@ def _table(result, total: float) -> str:
         how = "from cache" if info.get("cached") else f"trained in {info['train_seconds']:.0f} s"
         lines.append(f"{MODELS[kind].label}: test MSE {info['test_mse']:.4f} "
                      f"({info['config']['epochs']} epochs, {info['config']['dtype_policy']}, {how})")
-    lines.append(f"data: {result.data_source}; backend: {backend_version()}; total {total:.0f} s")
+    lines.append(f"data: {result.data_source}; backend: {backend_version()}; "
+                 + _split_time(total, result.training_seconds))
     return "\n".join(lines)
+
+
+def _split_time(total: float, training: float) -> str:
+    """How much of a command's wall time went into training, and how much into the rest."""
+    rest = max(total - training, 0.0)
+    return (f"total {total:.1f} s: training {training:.1f} s, everything else {rest:.1f} s "
+            f"({rest / total if total else 0:.0%})")
 
 
 def figures(args, say) -> int:
@@ -216,7 +224,7 @@ def report(args, say) -> int:
     say(f"digit classifier: {result.classifier_accuracy:.2%} test accuracy")
     say(f"backend: {backend_version()}; dtype policies: " + ", ".join(
         f"{MODELS[k].label} {m.info['config']['dtype_policy']}" for k, m in run.models.items()))
-    say(f"wrote {path}; total {time.perf_counter() - start:.0f} s")
+    say(f"wrote {path}; " + _split_time(time.perf_counter() - start, run.training_seconds))
     return 0
 
 

@@ -331,6 +331,7 @@ class Result:
     rows: list[dict]
     models: dict[str, dict]
     data_source: str
+    training_seconds: float  # of the run's wall time, spent training models
 
 
 def regenerate(
@@ -380,4 +381,4 @@ def regenerate(
     if len(specs) == len(FIGURES):
         with atomic_path(out / "README.md") as tmp:
             tmp.write_text(gallery(specs, models, data, seed, command))
-    return Result(rows, models, data.source)
+    return Result(rows, models, data.source, run.training_seconds)

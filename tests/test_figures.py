@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -91,6 +92,11 @@ class TestQuickRegeneration:
         assert all(spec.file in table for spec in FIGURES.values())
         assert "dense autoencoder: test MSE 0.0" in table and "conv autoencoder: test MSE 0.0" in table
         assert "data: sample" in table
+        total, training, rest, share = map(float, re.search(
+            r"total ([\d.]+) s: training ([\d.]+) s, everything else ([\d.]+) s \((\d+)%\)",
+            table).groups())
+        assert abs(training + rest - total) <= 0.15 and training > 0
+        assert abs(share - 100 * rest / total) <= 1
 
     def test_models_are_cached_with_their_record(self, quick_run):
         _, cache, _ = quick_run
@@ -103,7 +109,8 @@ class TestQuickRegeneration:
         assert sorted(i["config"]["what"] for i in extras) == sorted(
             [f"denoise-{k}-040" for k in ("dense", "conv")]
             + [f"oneclass-{k}-{studies.ANOMALY_DIGIT}" for k in ("dense", "conv")]
-            + [f"codings-{k}-{n}" for k in ("dense", "conv") for n in studies.QUICK_CODINGS_SIZES])
+            + [f"codings-{k}-{n}" for k in ("dense", "conv") for n in studies.QUICK_CODINGS_SIZES]
+            + ["vae2d-dense"])
         by_kind = {i["config"]["kind"]: i["config"] for i in infos}
         for extra in extras:  # the denoisers train on from the figures' trained models
             start = extra["config"]["start"]

@@ -52,6 +52,8 @@ class TestCommand:
             assert f"| {' | '.join(row)} |" in stdout
         assert text.startswith("# The article's claims, measured")
         assert "Made by `python -m aelib report --quick` (seed 0) on the embedded MNIST sample" in text
+        # the models come from the figure run's cache; the conv VAE and the classifier train here
+        assert re.search(r"; total [\d.]+ s: training [\d.]*[1-9][\d.]* s, everything else [\d.]+ s \(\d+%\)\n", stdout)
 
     def test_reuses_cached_models_and_caches_the_classifier(self, quick_report):
         _, cache, stdout = quick_report
