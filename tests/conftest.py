@@ -28,6 +28,17 @@ if _WORKERS > 1:
 
     threadpool_limits(int(os.environ["OMP_NUM_THREADS"]))
 
+# XLA (JAX, and TensorFlow's jit_compile) compiles every new model, and the tests
+# build hundreds of small ones: at LLVM's lowest optimisation level XLA compiles
+# them about a third faster. The programs compute the same operations (XLA's
+# fast-math stays off); the results differ from the default build in the last
+# bits of float32 rounding, and every comparison in the tests is between runs
+# made under this same setting, inherited by the processes the tests start.
+# Speed is measured in benchmarks/, which do not pass through this file.
+_XLA_FLAGS = os.environ.get("XLA_FLAGS", "")
+if "--xla_backend_optimization_level" not in _XLA_FLAGS:
+    os.environ["XLA_FLAGS"] = f"{_XLA_FLAGS} --xla_backend_optimization_level=0".strip()
+
 import aelib  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
