@@ -26,7 +26,7 @@ rest stays in its module (``aelib.metrics`` for the report's scores,
 import importlib
 
 from ._version import __version__
-from .data import load_mnist, prepare_images
+from .data import load_images, load_mnist, prepare_images
 from .models import Autoencoder, conv_autoencoder, dense_autoencoder
 from .diagrams import plot_conv_architecture, plot_dense_architecture
 from .saving import load_autoencoder
@@ -89,6 +89,7 @@ def __getattr__(name):
 __all__ = [
     # the data
     "load_mnist",
+    "load_images",
     "prepare_images",
     # the models: the article's dense and convolutional autoencoders
     "Autoencoder",

@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = ["ENV_VAR", "SOURCES", "Dataset", "check_array", "check_digits", "check_finite",
            "check_images", "check_labels", "check_number", "check_positive_int", "check_seed",
-           "describe", "load_mnist", "prepare_images", "tile_images"]
+           "describe", "load_images", "load_mnist", "prepare_images", "tile_images"]
 
 ENV_VAR = "AELIB_MNIST"
 SOURCES = ("file", "env", "keras", "sample")
@@ -308,6 +308,60 @@ def _load_keras() -> tuple[np.ndarray, ...]:
 
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
     return x_train, y_train, x_test, y_test
+
+
+#: the image files :func:`load_images` reads
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def load_images(folder: str | os.PathLike, size: tuple[int, int] | None = None, *,
+                channels: int = 1) -> np.ndarray:
+    """Every image file in ``folder``, in name order, as aelib trains on them.
+
+    Decoding and resizing are Keras's own (``keras.utils.load_img``, Pillow
+    underneath), so a folder of PNGs or JPEGs of any size becomes one batch.
+
+    Args:
+        folder: a folder of image files (:data:`IMAGE_SUFFIXES`; other files
+            and subfolders are left alone).
+        size: ``(height, width)`` to resize every image to; ``None``: keep
+            their size, which must then be the same for all.
+        channels: 1 (grey) or 3 (RGB); images are converted to it.
+
+    Returns:
+        ``(N, height, width, channels) float32`` in ``[0, 1]``.
+
+    Example:
+        >>> x = load_images("my_digits", size=(28, 28))  # doctest: +SKIP
+        >>> aelib.train(aelib.dense_autoencoder(input_shape=x.shape[1:]), x, epochs=5)  # doctest: +SKIP
+    """
+    import keras
+
+    path = Path(folder)
+    if not path.is_dir():
+        raise ValueError(f"folder must be a folder of image files, got {str(path)!r}, which is not a folder")
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {describe(channels)}")
+    if size is not None:
+        if not (isinstance(size, (tuple, list)) and len(size) == 2):
+            raise ValueError(f"size must be (height, width), got {describe(size)}")
+        size = tuple(check_positive_int(n, "size") for n in size)
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ValueError(f"folder {str(path)!r} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+    images = []
+    for file in files:
+        try:
+            image = keras.utils.load_img(file, color_mode="grayscale" if channels == 1 else "rgb",
+                                         target_size=size)
+        except OSError as err:  # Pillow: not an image, or a damaged one
+            raise ValueError(f"{file.name} in {str(path)!r} is not a readable image ({err})") from err
+        images.append(np.asarray(image, dtype=np.uint8).reshape(image.height, image.width, channels))
+    shapes = {x.shape[:2] for x in images}
+    if len(shapes) > 1:
+        raise ValueError(f"the images in {str(path)!r} have {len(shapes)} sizes "
+                         f"(height, width) {sorted(shapes)}: pass size=(height, width) to resize them")
+    return np.stack(images).astype(np.float32) / np.float32(255)
 
 
 def load_mnist(path: str | os.PathLike | None = None, *, source: str | None = None) -> Dataset:

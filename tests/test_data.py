@@ -121,3 +121,55 @@ class TestTileImages:
         grid = aelib.data.tile_images(imgs, 2, 3)
         assert grid.shape == (4, 9, 1)
         assert grid[0, 0, 0] == 0 and grid[0, 3, 0] == 1 and grid[2, 0, 0] == 3 and grid[3, 8, 0] == 5
+
+
+class TestLoadImages:
+    """A folder of the user's own image files, made here (no network)."""
+
+    @staticmethod
+    def write(folder, name, array):
+        from PIL import Image
+
+        folder.mkdir(exist_ok=True)
+        Image.fromarray(array).save(folder / name)
+
+    def test_reads_resizes_and_converts(self, tmp_path):
+        rng = np.random.default_rng(0)
+        grey = rng.integers(0, 256, (40, 30), dtype=np.uint8)
+        self.write(tmp_path, "b.png", grey)
+        self.write(tmp_path, "a.jpg", rng.integers(0, 256, (20, 20, 3), dtype=np.uint8))
+        (tmp_path / "notes.txt").write_text("not an image, and not read")
+        x = aelib.load_images(tmp_path, size=(28, 28))
+        assert x.shape == (2, 28, 28, 1) and x.dtype == np.float32
+        assert 0.0 <= x.min() and x.max() <= 1.0
+        rgb = aelib.load_images(tmp_path, size=(16, 12), channels=3)
+        assert rgb.shape == (2, 16, 12, 3)
+        (tmp_path / "a.jpg").unlink()  # one size left: no resizing needed, pixels kept exactly
+        np.testing.assert_array_equal(aelib.load_images(tmp_path)[0, ..., 0], grey / np.float32(255))
+
+    def test_the_images_train(self, tmp_path):
+        rng = np.random.default_rng(1)
+        for i in range(8):
+            self.write(tmp_path, f"{i}.png", rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+        x = aelib.load_images(tmp_path, channels=3)
+        ae = aelib.dense_autoencoder(input_shape=x.shape[1:], seed=0)
+        history = aelib.train(ae, x, epochs=1, batch_size=4, seed=0, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+
+    def test_bad_folders(self, tmp_path):
+        with pytest.raises(ValueError, match="folder must be a folder of image files"):
+            aelib.load_images(tmp_path / "missing")
+        with pytest.raises(ValueError, match="holds no image files"):
+            aelib.load_images(tmp_path)
+        (tmp_path / "broken.png").write_bytes(b"not a png")
+        with pytest.raises(ValueError, match=r"broken.png in .* is not a readable image"):
+            aelib.load_images(tmp_path)
+        (tmp_path / "broken.png").unlink()
+        self.write(tmp_path, "a.png", np.zeros((28, 28), np.uint8))
+        self.write(tmp_path, "b.png", np.zeros((30, 28), np.uint8))
+        with pytest.raises(ValueError, match=r"have 2 sizes .* pass size=\(height, width\)"):
+            aelib.load_images(tmp_path)
+        with pytest.raises(ValueError, match="channels must be 1 \\(grey\\) or 3 \\(RGB\\), got int 2"):
+            aelib.load_images(tmp_path, size=(28, 28), channels=2)
+        with pytest.raises(ValueError, match="size must be \\(height, width\\)"):
+            aelib.load_images(tmp_path, size=28)
