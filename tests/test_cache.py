@@ -13,7 +13,9 @@ from aelib.figures import FIGURES, MODELS
 DENSE = MODELS["dense"]
 
 
-@pytest.mark.backends  # also run under JAX and PyTorch in CI
+# Run once, on the suite's backend: what the cache does with a figure run's files does
+# not depend on the backend. Each backend's cached files are saved and loaded under
+# every backend in test_saving.py, and the notebook trains every model kind under each.
 class TestCache:
     def test_one_figure_reuses_the_cached_model(self, quick_run, tmp_path, capsys):
         _, cache, _ = quick_run

@@ -56,7 +56,9 @@ GIF_FRAMES = {  # quick mode: the untrained frame + the recorded steps
 }
 
 
-@pytest.mark.backends  # also run under JAX and PyTorch in CI
+# Run once, on the suite's backend: the files, their sizes and frames and the gallery do
+# not depend on the backend. Under JAX and PyTorch the notebook's quick run (test_notebook.py)
+# trains every model kind and draws every kind of figure through the same functions.
 class TestQuickRegeneration:
     def test_every_figure_is_written(self, quick_run):
         out, _, _ = quick_run
