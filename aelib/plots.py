@@ -836,9 +836,12 @@ def plot_latent_grid(
     fig, ax = _figure_and_axes(ax, figsize, _grid_figsize(n, n, height, width, extra_width=0.6))
     _show_tile(ax, tile_images(images, n, n))
     ticks = sorted({0, n // 2, n - 1})
-    labels = [f"{v:.2f}" if abs(v) >= 0.005 else "0" for v in values[ticks]]
-    ax.set_xticks([(i + 0.5) * width - 0.5 for i in ticks], labels)
-    ax.set_yticks([(i + 0.5) * height - 0.5 for i in ticks], labels[::-1])
+
+    def labels(column_values):
+        return [f"{v:.2f}" if abs(v) >= 0.005 else "0" for v in column_values[ticks]]
+
+    ax.set_xticks([(i + 0.5) * width - 0.5 for i in ticks], labels(values))
+    ax.set_yticks([(i + 0.5) * height - 0.5 for i in ticks], labels(values[::-1]))  # rows: top down
     ax.set_xlabel("coding 1")
     ax.set_ylabel("coding 2")
     return fig

@@ -568,5 +568,8 @@ class TestPlotsBeyondTheArticle:
         corner = vae2.decode(np.array([[values[0], values[-1]]], "float32"))[0, ..., 0]
         np.testing.assert_allclose(image[:28, :28], corner, atol=1e-6)
         assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["-1.64", "0", "1.64"]
+        even = aelib.plot_latent_grid(vae2, n=4).axes[0]  # rows run top down, columns left to right
+        assert [t.get_text() for t in even.get_xticklabels()] == ["-1.64", "0.39", "1.64"]
+        assert [t.get_text() for t in even.get_yticklabels()] == ["1.64", "-0.39", "-1.64"]
         with pytest.raises(ValueError, match=r"autoencoder must have 2 codings \(n_codings=2\), got 16"):
             aelib.plot_latent_grid(ae)
