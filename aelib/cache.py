@@ -147,7 +147,7 @@ class Run:
     progress: Callable[[str], None] = lambda message: None
     models: dict[str, TrainedModel] = field(default_factory=dict)
     extras: dict[str, TrainedModel] = field(default_factory=dict)
-    #: wall time this run spent training models (cache misses), in seconds
+    #: wall time this run spent making the models it did not find in the cache, in seconds
     training_seconds: float = 0.0
     _codings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
@@ -184,8 +184,16 @@ class Run:
     def model(self, kind: str) -> TrainedModel:
         """The trained model of ``kind``: from this run, the cache, or trained now."""
         if kind not in self.models:
-            self.models[kind] = self._load_cached(kind) or self._train(kind)
+            self.models[kind] = self._load_cached(kind) or self._timed(lambda: self._train(kind))
         return self.models[kind]
+
+    def _timed(self, make: Callable[[], object]):
+        """``make()``, its wall time added to :attr:`training_seconds`."""
+        start = time.perf_counter()
+        try:
+            return make()
+        finally:
+            self.training_seconds += time.perf_counter() - start
 
     def codings(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
         """Codings of the training set and their labels (computed once)."""
@@ -212,9 +220,7 @@ class Run:
         def fit():
             start = time.perf_counter()
             model, accuracy = train_digit_classifier(self.data, seed=self.seed)
-            seconds = time.perf_counter() - start
-            self.training_seconds += seconds
-            self.progress(f"digit classifier: trained in {seconds:.0f} s, "
+            self.progress(f"digit classifier: trained in {time.perf_counter() - start:.0f} s, "
                           f"test accuracy {accuracy:.2%}")
             return (model, accuracy), model, {"test_accuracy": accuracy}
 
@@ -333,7 +339,7 @@ class Run:
                              lambda files, info: load(files["model"], info))
         if found is not None:
             return found
-        value, model, record = fit()
+        value, model, record = self._timed(fit)
         self._store(label, stem, {"config": config, **record},
                     lambda files: save_keras(model, files["model"]))
         return value
@@ -377,7 +383,6 @@ class Run:
         train(ae, x, epochs=epochs, batch_size=spec.batch_size, snapshots=recorder, seed=self.seed,
               callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=say_epoch)], verbose=0)
         seconds = time.perf_counter() - start
-        self.training_seconds += seconds
         test_mse = evaluate(ae, self.data.x_test)
         self.progress(f"{spec.label}: trained {epochs} epochs in {seconds:.0f} s, "
                       f"test MSE {test_mse:.4f}")

@@ -93,6 +93,12 @@ def check_figsize(figsize, default, ax: Axes | None = None) -> tuple[float, floa
     return width, height
 
 
+def _sigma_or_prior(autoencoder: Autoencoder, sigma) -> float:
+    """``sigma`` checked (a number > 0), or the model's ``prior_sigma`` where it is None."""
+    return float(autoencoder.prior_sigma if sigma is None
+                 else check_number(sigma, "sigma", 0.0, lo_open=True))
+
+
 def _figure_and_axes(ax, figsize, default: tuple[float, float]) -> tuple[Figure, Axes]:
     """The given Axes and its figure, or a new constrained-layout figure of
     ``figsize`` (else ``default``) with one Axes."""
@@ -248,10 +254,9 @@ def plot_generated(
     check_autoencoder(autoencoder)
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")
-    sigma = (autoencoder.prior_sigma if sigma is None
-             else check_number(sigma, "sigma", 0.0, lo_open=True))
+    sigma = _sigma_or_prior(autoencoder, sigma)
     check_figsize(figsize, None, ax)  # before generating; image_grid sizes the figure
-    images = autoencoder.generate(n_rows * n_cols, sigma=float(sigma), seed=seed)
+    images = autoencoder.generate(n_rows * n_cols, sigma=sigma, seed=seed)
     return image_grid(images, n_rows, n_cols, ax=ax, figsize=figsize)
 
 
@@ -826,10 +831,9 @@ def plot_latent_grid(
     if autoencoder.n_codings != 2:
         raise ValueError(f"autoencoder must have 2 codings (n_codings=2), got {autoencoder.n_codings}")
     n = check_positive_int(n, "n")
-    sigma = (autoencoder.prior_sigma if sigma is None
-             else check_number(sigma, "sigma", 0.0, lo_open=True))
+    sigma = _sigma_or_prior(autoencoder, sigma)
     check_figsize(figsize, None, ax)
-    values = latent_grid(n, float(sigma))
+    values = latent_grid(n, sigma)
     coding_1, coding_2 = np.meshgrid(values, values[::-1])  # the top row: the largest coding 2
     images = autoencoder.decode(np.stack([coding_1.ravel(), coding_2.ravel()], axis=1))
     height, width = images.shape[1:3]

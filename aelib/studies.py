@@ -128,7 +128,6 @@ def _cached(run: Run, name: str, label: str, kind: str, plan: TrainingPlan, x: n
         train(ae, x, epochs=epochs, batch_size=plan.batch_size, seed=run.seed, noise=noise,
               verbose=0)
         seconds = time.perf_counter() - began
-        run.training_seconds += seconds
         more = " more" if start is not None else ""
         run.progress(f"{label}: trained {epochs}{more} epochs on {len(x):,} images in {seconds:.0f} s")
         return ae, {"train_seconds": round(seconds, 1)}
