@@ -2,8 +2,10 @@
 
 ``figures`` regenerates the article's figures into ``assets/``; ``report``
 measures the article's claims into ``assets/report.md``. Both share the
-trained-model cache. Progress goes to stdout, one line per step; errors in the
-arguments are one line on stderr and exit code 2, before anything is written.
+trained-model cache. Data other than MNIST (``--data fashion-mnist.npz``) goes
+into a folder of its own, ``assets-fashion-mnist/``, never into ``assets/``.
+Progress goes to stdout, one line per step; errors in the arguments are one
+line on stderr and exit code 2, before anything is written.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shlex
 import sys
 import time
 import warnings
@@ -22,6 +25,8 @@ from .data import ENV_VAR, keras_cache_path, load_mnist
 from .devices import backend_version
 
 EXIT_USAGE = 2
+#: the article's figures and report, made on MNIST; other data never writes here
+ARTICLE_OUT = Path("assets")
 QUICK_OUT = "assets-quick"
 
 
@@ -48,11 +53,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None,
-                        help=f"output folder (default: assets, or {QUICK_OUT} with --quick)")
+                        help=f"output folder (default: {ARTICLE_OUT}, {QUICK_OUT} with --quick, "
+                        f"{ARTICLE_OUT}-NAME for data NAME.npz other than MNIST)")
     parser.add_argument("--seed", type=int, default=0,
                         help="one seed for the whole run (default 0)")
     parser.add_argument("--data", type=Path, default=None,
-                        help="full MNIST .npz (default: $AELIB_MNIST, then the Keras cache/download)")
+                        help="an .npz in MNIST's layout: the full MNIST, or other data such as "
+                        "Fashion-MNIST (default: $AELIB_MNIST, then the Keras cache/download)")
     parser.add_argument("--quick", action="store_true",
                         help=f"embedded sample, a few epochs; writes to {QUICK_OUT}/ by default")
     parser.add_argument("--retrain", action="store_true", help="ignore cached models")
@@ -179,27 +186,47 @@ def figures(args, say) -> int:
     return 0
 
 
+def _out_folder(args, data) -> Path:
+    """``--out``, else the folder for the data: ``assets/`` for MNIST, ``assets-quick/``
+    for a quick run, ``assets-NAME/`` for other data; refuses ``assets/`` for data
+    that is not MNIST, so the article's figures are never written over."""
+    if data.is_mnist:
+        return args.out or (Path(QUICK_OUT) if args.quick else ARTICLE_OUT)
+    own = Path(f"{ARTICLE_OUT}-{data.name}")
+    article = {ARTICLE_OUT.resolve(), Path(__file__).resolve().parents[1] / ARTICLE_OUT}
+    if args.out is not None and args.out.resolve() in article:
+        raise _Usage(f"--out: {str(args.out)!r} holds the article's MNIST figures, and "
+                     f"{data.source.removeprefix('file:')!r} is not MNIST: leave out --out to "
+                     f"write into {own}/, or name another folder")
+    return args.out or own
+
+
 def _prepare(args, say):
     """Check --data and --out, load the data; return it, the output folder and the command."""
+    if args.data is not None and args.quick:
+        raise _Usage(f"--data: {str(args.data)!r} with --quick, which runs on the embedded MNIST "
+                     "sample: leave out --quick to train on the file, or --data")
     if args.data is not None:
         _check_data(args.data)
     if args.out is not None:
         _check_out(args.out)
     data = _load_data(args, say)
-    out = args.out or Path(QUICK_OUT if args.quick else "assets")
+    out = _out_folder(args, data)
     _check_out(out)
     say(f"data: {data.source} ({len(data.x_train)} train, the autoencoders fit "
-        f"{len(data.split_validation()[0])} / {len(data.x_test)} test); "
+        f"{len(data.split_validation()[0])} / {len(data.x_test)} test"
+        f"{'' if data.is_mnist else ', not MNIST'}); "
         f"{'quick' if args.quick else 'full'} run, seed {args.seed}, writing to {out}/; "
         f"backend: {backend_version()}")
     command = f"python -m aelib {args.command}" + (" --quick" if args.quick else "") + (
-        f" --seed {args.seed}" if args.seed else "")
+        f" --seed {args.seed}" if args.seed else "") + (
+        "" if data.is_mnist else f" --data {shlex.quote(data.source.removeprefix('file:'))}")
     return data, out, command
 
 
 def report(args, say) -> int:
     from .cache import MODELS, Run
-    from .report import measure, measure_beyond, write_report
+    from .report import NOT_SCORED, measure, measure_beyond, write_report
 
     start = time.perf_counter()
     data, out, command = _prepare(args, say)
@@ -209,19 +236,22 @@ def report(args, say) -> int:
     result = dataclasses.replace(result, beyond=measure_beyond(run))
     path = write_report(result, out / "report.md")
     beyond = result.beyond
-    for title, table in (("", result.table()), ("", result.digit_table()),
+    for title, table in (("", result.table()), ("", result.digit_table() if result.scored else ""),
                          ("denoising: MSE against the clean digits", beyond.denoising_table()),
                          ("", beyond.denoising_goal()),
-                         ("one-class MNIST: ROC AUC per normal digit", beyond.auc_table()),
+                         (f"one-class {data.name}: ROC AUC per normal digit", beyond.auc_table()),
                          ("", beyond.anomaly_goal()),
                          (f"mean + 1 std threshold on digit {beyond.anomaly.digit}",
                           beyond.threshold_table()),
                          ("how many codings: test MSE", beyond.codings_table())):
+        if not table:
+            continue
         say("")
         if title:
             say(title + ":")
         say(table)
-    say(f"digit classifier: {result.classifier_accuracy:.2%} test accuracy")
+    say(f"digit classifier: {result.classifier_accuracy:.2%} test accuracy" if result.scored
+        else NOT_SCORED)
     say(f"backend: {backend_version()}; dtype policies: " + ", ".join(
         f"{MODELS[k].label} {m.info['config']['dtype_policy']}" for k, m in run.models.items()))
     say(f"wrote {path}; " + _split_time(time.perf_counter() - start, run.training_seconds))

@@ -8,6 +8,7 @@ argument, what was expected and what came.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -19,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ENV_VAR", "SOURCES", "Dataset", "check_array", "check_digits", "check_finite",
-           "check_images", "check_labels", "check_number", "check_positive_int", "check_seed",
+__all__ = ["ENV_VAR", "MNIST_FINGERPRINTS", "SOURCES", "Dataset", "check_array", "check_digits",
+           "check_finite", "check_images", "check_labels", "check_number", "check_positive_int", "check_seed",
            "describe", "load_images", "load_mnist", "prepare_images", "tile_images"]
 
 ENV_VAR = "AELIB_MNIST"
@@ -28,6 +29,9 @@ SOURCES = ("file", "env", "keras", "sample")
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
 _SAMPLE = "mnist_sample.npz"
 MNIST_IMAGE = (28, 28, 1)  # (height, width, channels) of one MNIST image
+#: :meth:`Dataset.fingerprint` of MNIST as aelib reads it (uint8 pixels scaled to
+#: float32): the full set, as Keras downloads it, and the embedded sample
+MNIST_FINGERPRINTS = {"114bb7914bf9f5c8": "full MNIST", "02aa94d8123aa07a": "the embedded MNIST sample"}
 
 
 def describe(x) -> str:
@@ -210,11 +214,11 @@ def tile_images(images: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Dataset:
-    """MNIST split into train and test.
+    """MNIST, or other images in its layout (Fashion-MNIST...), split into train and test.
 
     Attributes:
         x_train, x_test: ``(N, 28, 28, 1) float32`` in ``[0, 1]``.
-        y_train, y_test: ``(N,) int64`` digit labels.
+        y_train, y_test: ``(N,) int64`` labels 0..9 (MNIST's digits).
         source: where the data came from, e.g. ``"file:/data/mnist.npz"``,
             ``"keras"`` or ``"sample"``; shown next to every number aelib prints.
     """
@@ -229,6 +233,37 @@ class Dataset:
     def is_sample(self) -> bool:
         """True for the small embedded sample, not the full MNIST."""
         return self.source == "sample"
+
+    @functools.cached_property
+    def _mnist_as(self) -> str | None:
+        """How the report names this MNIST (full or the sample); None for other data.
+        Hashes the pixels of data read from a file once (:data:`MNIST_FINGERPRINTS`)."""
+        if self.is_sample:
+            return "the embedded MNIST sample"
+        if self.source == "keras":
+            return "full MNIST"
+        return MNIST_FINGERPRINTS.get(self.fingerprint())
+
+    @property
+    def is_mnist(self) -> bool:
+        """True for MNIST: the embedded sample, Keras's MNIST, or a file holding
+        either; False for other data in MNIST's layout, such as Fashion-MNIST."""
+        return self._mnist_as is not None
+
+    @property
+    def name(self) -> str:
+        """``"MNIST"``, or for other data the name of its file without the suffix
+        (``"fashion-mnist"`` for ``file:data/fashion-mnist.npz``)."""
+        return "MNIST" if self.is_mnist else Path(self.source.removeprefix("file:")).stem
+
+    def summary(self) -> str:
+        """What the data is and its sizes, as the figures' gallery and the report
+        state it: ``full MNIST (60,000 train, of which the autoencoders fit 55,000
+        and hold out 5,000 for validation / 10,000 test)``."""
+        fit, valid = self.split_validation()
+        return (f"{self._mnist_as or self.name} ({len(self.x_train):,} train, of which the "
+                f"autoencoders fit {len(fit):,} and hold out {len(valid):,} for validation / "
+                f"{len(self.x_test):,} test)")
 
     def split_validation(self) -> tuple[np.ndarray, np.ndarray]:
         """``(x_fit, x_valid)``: the training images without and with their last
@@ -377,6 +412,9 @@ def load_mnist(path: str | os.PathLike | None = None, *, source: str | None = No
         path: an ``.npz`` in the layout ``keras.datasets.mnist`` caches
             (``x_train``, ``y_train``, ``x_test``, ``y_test``): 28x28 images as
             ``uint8`` or floats in ``[0, 1]``, one integer label 0..9 per image.
+            Other data in that layout loads the same way (Fashion-MNIST:
+            ``keras.datasets.fashion_mnist.load_data()`` saved with ``np.savez``);
+            :attr:`Dataset.is_mnist` tells it from MNIST.
         source: one of ``"file"`` (needs ``path``), ``"env"``, ``"keras"`` or
             ``"sample"`` (about 6,000 train / 1,000 test images, stratified by
             digit, shipped inside aelib so tests and quick runs work offline).

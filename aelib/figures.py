@@ -29,7 +29,7 @@ from ._io import atomic_path, remove_stale_temporaries
 from ._version import __version__
 from .animation import interpolation_frames, save_gif
 from .batches import add_noise
-from .cache import MODELS, Run, describe_data
+from .cache import MODELS, Run
 from .data import Dataset
 from .devices import backend_version
 from .diagrams import plot_conv_architecture, plot_dense_architecture
@@ -141,7 +141,8 @@ def _anomaly(run):
     study = studies.anomaly_study(run, digits=(studies.ANOMALY_DIGIT,))
     fig = plots.plot_anomaly(study.scores, study.is_anomaly,
                              thresholds={k: t.threshold for k, t in study.thresholds.items()})
-    fig.suptitle(f"One-class MNIST: trained on the {study.digit}s, the other digits are anomalies")
+    fig.suptitle(f"One-class {run.data.name}: trained on the {study.digit}s, "
+                 "the other digits are anomalies")
     return fig
 
 
@@ -300,7 +301,7 @@ def gallery(specs: list[FigureSpec], models: dict[str, dict], data: Dataset, see
     lines = [
         "# The article's figures, regenerated",
         "",
-        (f"Made by `{command}` (seed {seed}) on {describe_data(data)} with aelib {__version__} "
+        (f"Made by `{command}` (seed {seed}) on {data.summary()} with aelib {__version__} "
          f"and Keras {keras.__version__}, backend: {backend_version()}. "
          "Regenerate one figure with `--only NAME`; trained models are cached, so that does not "
          "retrain."),
@@ -350,7 +351,7 @@ def regenerate(
 
     Args:
         out: folder to write into (created if needed).
-        data: MNIST to train and draw on.
+        data: MNIST (or other data in its layout) to train and draw on.
         names: figure names, file names or numbers (see :data:`FIGURES`).
         seed: one seed for the whole regeneration.
         quick: a few epochs instead of the article's.

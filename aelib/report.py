@@ -17,7 +17,10 @@ convolutional autoencoders and their variational twins:
 * separation: the silhouette of the 1s against all other digits, and how
   often a test digit's 5 nearest training codings vote for its label.
 
-Nothing in the table is typed in: every number comes from the models.
+Nothing in the table is typed in: every number comes from the models. On data
+other than MNIST (Fashion-MNIST, say) no digit classifier is trained and the
+generation columns are left out (:data:`NOT_SCORED`); the rest is measured the
+same way, on the data's own labels.
 
     from aelib.cache import Run
     from aelib.report import measure
@@ -38,15 +41,15 @@ import numpy as np
 from . import metrics, studies
 from ._io import atomic_path
 from ._version import __version__
-from .cache import MODELS, Run, describe_data
+from .cache import MODELS, Run
 from .data import Dataset, describe
 from .models import Autoencoder, check_autoencoder
 from .studies import AnomalyStudy, CodingsStudy, DenoisingStudy
 from .training import evaluate
 from .vae import sampled_codings
 
-__all__ = ["REPORT_MODELS", "Beyond", "ModelClaims", "Report", "compare", "markdown_table",
-           "measure", "measure_autoencoder", "measure_beyond", "write_report"]
+__all__ = ["NOT_SCORED", "REPORT_MODELS", "Beyond", "ModelClaims", "Report", "compare",
+           "markdown_table", "measure", "measure_autoencoder", "measure_beyond", "write_report"]
 
 #: the report's rows, in order: model kinds of :data:`aelib.cache.MODELS`
 REPORT_MODELS = ("dense", "conv", "dense_vae", "conv_vae")
@@ -55,16 +58,19 @@ CONFIDENT = 0.9
 KNN_K = 5
 SILHOUETTE_DIGIT = 1
 SILHOUETTE_SAMPLES = 5000
+#: what a report without a digit classifier says instead of its accuracy
+NOT_SCORED = ("no digit classifier: the data is not MNIST, so the generated images are not "
+              "scored as digits (the classifier's columns are left out)")
 
 
 @dataclass(frozen=True)
 class ModelClaims:
-    """One model's row of the report."""
+    """One model's row of the report (``generation`` is None without a classifier)."""
 
     label: str
     test_mse: float
     prior_sigma: float
-    generation: metrics.GenerationScores
+    generation: metrics.GenerationScores | None
     ks: float
     silhouette: float
     knn: float
@@ -199,49 +205,65 @@ class Report:
     """The measured claims, with what they were measured on."""
 
     rows: tuple[ModelClaims, ...]
-    classifier_accuracy: float
+    classifier_accuracy: float | None  # None: no classifier scored the generated images
     data: str
     seed: int
     command: str
     beyond: Beyond | None = None
 
+    @property
+    def scored(self) -> bool:
+        """Whether a digit classifier scored the generated images (MNIST only)."""
+        return self.classifier_accuracy is not None
+
     def table(self) -> str:
         """The main Markdown table: one row per model."""
-        header = ["model", "test MSE", "codings drawn from", "classifier confidence (mean)",
-                  f"confident (>= {CONFIDENT:g})", "KS vs the prior (mean)",
-                  f"silhouette of the {SILHOUETTE_DIGIT}s", f"{KNN_K}-NN accuracy"]
-        rows = [[r.label, f"{r.test_mse:.4f}", f"N(0, {r.prior_sigma:g})",
-                 f"{r.generation.mean_confidence:.3f}", f"{r.generation.confident_share:.1%}",
+        def scores(r: ModelClaims) -> list[str]:  # the classifier's columns, if it scored
+            if not self.scored:
+                return []
+            return [f"{r.generation.mean_confidence:.3f}", f"{r.generation.confident_share:.1%}"]
+
+        header = ["model", "test MSE", "codings drawn from",
+                  *(["classifier confidence (mean)", f"confident (>= {CONFIDENT:g})"]
+                    if self.scored else []),
+                  "KS vs the prior (mean)", f"silhouette of the {SILHOUETTE_DIGIT}s",
+                  f"{KNN_K}-NN accuracy"]
+        rows = [[r.label, f"{r.test_mse:.4f}", f"N(0, {r.prior_sigma:g})", *scores(r),
                  f"{r.ks:.3f}", f"{r.silhouette:.3f}", f"{r.knn:.1%}"] for r in self.rows]
         return markdown_table(header, rows)
 
     def digit_table(self) -> str:
         """How many of each digit the classifier sees among each model's generated digits."""
+        if not self.scored:
+            raise ValueError(f"digit_table: this report has no digit classifier ({NOT_SCORED})")
         header = ["model"] + [str(d) for d in range(10)]
         rows = [[r.label] + [str(c) for c in r.generation.class_counts] for r in self.rows]
         return markdown_table(header, rows)
 
     def markdown(self) -> str:
         """The whole report as a Markdown document."""
-        ones = ", ".join(f"{r.label} {r.generation.class_counts[1]}" for r in self.rows)
-        text = "\n\n".join([
-            "# The article's claims, measured",
-            (f"Made by `{self.command}` (seed {self.seed}) on {self.data} with aelib {__version__}. "
-             f"Generated digits are scored by a small CNN trained on the same training set "
-             f"({self.classifier_accuracy:.2%} test accuracy). Each model decodes "
-             f"{N_GENERATED:,} codings drawn from its prior."),
-            self.table(),
-            f"Digits among the {N_GENERATED:,} generated by each model (the classifier's top class):",
-            self.digit_table(),
-            f"1s among the generated digits: {ones}.",
-            ("How to read it: *confident* is the share of generated digits the classifier gives "
-             f"at least {CONFIDENT:.0%} to one class (a readable digit). *KS* is the mean over "
-             "coordinates of the Kolmogorov-Smirnov distance between the test codings and the "
-             "normal the model draws from (0: identical; for a VAE, the sampled codings the "
-             "decoder learns from). The *silhouette* of the 1s compares their distance to each "
-             "other with their distance to the other digits (1: a separate cluster, 0: mixed in). "
-             f"*{KNN_K}-NN accuracy*: test digits labelled by their {KNN_K} nearest training codings."),
-        ]) + "\n"
+        made = f"Made by `{self.command}` (seed {self.seed}) on {self.data} with aelib {__version__}. "
+        if self.scored:
+            made += ("Generated digits are scored by a small CNN trained on the same training set "
+                     f"({self.classifier_accuracy:.2%} test accuracy). Each model decodes "
+                     f"{N_GENERATED:,} codings drawn from its prior.")
+        else:
+            made += f"{NOT_SCORED[0].upper()}{NOT_SCORED[1:]}."
+        parts = ["# The article's claims, measured", made, self.table()]
+        confident = (f"*confident* is the share of generated digits the classifier gives at least "
+                     f"{CONFIDENT:.0%} to one class (a readable digit). " if self.scored else "")
+        how = ("How to read it: " + confident + "*KS* is the mean over coordinates of the "
+               "Kolmogorov-Smirnov distance between the test codings and the normal the model "
+               "draws from (0: identical; for a VAE, the sampled codings the decoder learns "
+               f"from). The *silhouette* of the {SILHOUETTE_DIGIT}s compares their distance to each other "
+               "with their distance to the other digits (1: a separate cluster, 0: mixed in). "
+               f"*{KNN_K}-NN accuracy*: test digits labelled by their {KNN_K} nearest training "
+               "codings.")
+        if self.scored:
+            ones = ", ".join(f"{r.label} {r.generation.class_counts[1]}" for r in self.rows)
+            among = f"Digits among the {N_GENERATED:,} generated by each model (the classifier's top class):"
+            parts += [among, self.digit_table(), f"1s among the generated digits: {ones}."]
+        text = "\n\n".join([*parts, how]) + "\n"
         return text if self.beyond is None else text + "\n" + self.beyond.markdown()
 
 
@@ -261,7 +283,7 @@ def _plans(plans: dict[str, str]) -> str:
 
 
 def measure_autoencoder(label: str, autoencoder: Autoencoder, data: Dataset,
-                        classifier: keras.Model, *, seed: int = 0) -> ModelClaims:
+                        classifier: keras.Model | None, *, seed: int = 0) -> ModelClaims:
     """One row of the report: the claims measured for one trained model.
 
     Args:
@@ -269,19 +291,23 @@ def measure_autoencoder(label: str, autoencoder: Autoencoder, data: Dataset,
         autoencoder: a trained :class:`~aelib.Autoencoder` (plain or VAE).
         data: its MNIST (codings of ``x_train`` and ``x_test`` are scored).
         classifier: a digit classifier with softmax outputs (see
-            :func:`aelib.train_digit_classifier`).
+            :func:`aelib.train_digit_classifier`); ``None``: the generated
+            images are not scored (``generation`` is None).
         seed: seeds the generated codings, the VAE's posterior draws and the
             silhouette's subsample.
     """
-    generated = autoencoder.generate(N_GENERATED, seed=seed)  # from the model's prior
-    probabilities = classifier.predict(generated, batch_size=500, verbose=0)
+    generation = None
+    if classifier is not None:
+        generated = autoencoder.generate(N_GENERATED, seed=seed)  # from the model's prior
+        probabilities = classifier.predict(generated, batch_size=500, verbose=0)
+        generation = metrics.generation_scores(np.asarray(probabilities), threshold=CONFIDENT)
     train_codings = autoencoder.encode(data.x_train)
     test_codings = autoencoder.encode(data.x_test)
     return ModelClaims(
         label=label,
         test_mse=evaluate(autoencoder, data.x_test),
         prior_sigma=autoencoder.prior_sigma,
-        generation=metrics.generation_scores(np.asarray(probabilities), threshold=CONFIDENT),
+        generation=generation,
         ks=metrics.ks_normality(sampled_codings(autoencoder, data.x_test, seed=seed),
                                 sigma=autoencoder.prior_sigma),
         silhouette=metrics.digit_silhouette(test_codings, data.y_test, digit=SILHOUETTE_DIGIT,
@@ -293,8 +319,8 @@ def measure_autoencoder(label: str, autoencoder: Autoencoder, data: Dataset,
 def compare(
     autoencoders: Mapping[str, Autoencoder],
     data: Dataset,
-    classifier: keras.Model,
-    classifier_accuracy: float,
+    classifier: keras.Model | None,
+    classifier_accuracy: float | None,
     *,
     seed: int = 0,
     command: str = "aelib.report.compare",
@@ -303,8 +329,10 @@ def compare(
 
     Args:
         autoencoders: row label -> trained :class:`~aelib.Autoencoder`.
-        data: the MNIST they were trained on.
-        classifier, classifier_accuracy: from :func:`aelib.train_digit_classifier`.
+        data: the MNIST (or other data) they were trained on.
+        classifier, classifier_accuracy: from :func:`aelib.train_digit_classifier`;
+            both ``None`` for a report without the classifier's columns (data
+            that is not digits).
         seed: as in :func:`measure_autoencoder`.
         command: what made the report, named in its Markdown.
 
@@ -318,14 +346,22 @@ def compare(
                         f"got {describe(autoencoders)}")
     for label, ae in autoencoders.items():
         check_autoencoder(ae, f"autoencoders[{label!r}]")
+    if (classifier is None) != (classifier_accuracy is None):
+        raise ValueError("classifier and classifier_accuracy go together: give both or neither, "
+                         f"got {describe(classifier)} and {describe(classifier_accuracy)}")
     rows = tuple(measure_autoencoder(label, ae, data, classifier, seed=seed)
                  for label, ae in autoencoders.items())
-    return Report(rows, float(classifier_accuracy), describe_data(data), seed, command)
+    accuracy = None if classifier_accuracy is None else float(classifier_accuracy)
+    return Report(rows, accuracy, data.summary(), seed, command)
 
 
 def measure(run: Run, kinds: Sequence[str] = REPORT_MODELS,
             command: str = "python -m aelib report") -> Report:
     """Measure the article's claims for each model kind (see the module notes).
+
+    The digit classifier is trained (or taken from the cache) only for MNIST
+    (:attr:`aelib.data.Dataset.is_mnist`); on other data the report leaves its
+    columns out and says why (:data:`NOT_SCORED`).
 
     Args:
         run: data, seed and model cache (see :class:`aelib.cache.Run`);
@@ -336,7 +372,11 @@ def measure(run: Run, kinds: Sequence[str] = REPORT_MODELS,
     unknown = [k for k in kinds if k not in MODELS]
     if unknown:
         raise ValueError(f"kinds: unknown model {unknown[0]!r}; known: {', '.join(MODELS)}")
-    classifier, accuracy = run.digit_classifier()
+    if run.data.is_mnist:
+        classifier, accuracy = run.digit_classifier()
+    else:
+        classifier = accuracy = None
+        run.progress(NOT_SCORED)
     autoencoders = {MODELS[kind].label: run.model(kind).autoencoder for kind in kinds}
     run.progress("measuring " + ", ".join(autoencoders))
     return compare(autoencoders, run.data, classifier, accuracy, seed=run.seed, command=command)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
 
 matplotlib.use("Agg")
@@ -69,6 +70,18 @@ def full_mnist() -> aelib.data.Dataset:
     if path is None:
         pytest.skip("full MNIST not found (set AELIB_MNIST or provide ../shared/data/mnist.npz)")
     return aelib.load_mnist(path)
+
+
+def other_data_file(path: Path, n_train: int = 1000, n_test: int = 200, seed: int = 0) -> Path:
+    """An .npz in MNIST's layout that is not MNIST (noise images, labels 0..9 in turn),
+    as Fashion-MNIST saved with ``np.savez`` would be; the defaults are the least
+    the command line takes."""
+    rng = np.random.default_rng(seed)
+    np.savez(path, **{f"x_{split}": rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+                      for split, n in (("train", n_train), ("test", n_test))},
+             y_train=np.arange(n_train, dtype=np.uint8) % 10,
+             y_test=np.arange(n_test, dtype=np.uint8) % 10)
+    return path
 
 
 def run_cli(*args, cwd=None, env=None) -> subprocess.CompletedProcess:

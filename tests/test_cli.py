@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from aelib import cli
+from aelib.data import sample_path
 from aelib.figures import FIGURES
+
+from conftest import other_data_file
 
 
 class TestErrors:
@@ -18,6 +24,7 @@ class TestErrors:
             (["--data", "{tmp}/missing.npz"], "--data: no file at "),
             (["--data", "{tmp}/corrupt.npz"], "is not a readable .npz file"),
             (["--out", "{tmp}/a_file/figures"], "--out: "),
+            (["--quick", "--data", "{tmp}/corrupt.npz"], "with --quick, which runs on the embedded"),
         ],
     )
     def test_exit_2_and_nothing_written(self, args, message, tmp_path, capsys, monkeypatch):
@@ -50,3 +57,40 @@ class TestInterrupt:
         monkeypatch.setattr("aelib.figures.regenerate", interrupted)
         assert cli.main(["figures", "--quick", "--only", "3"]) == 130
         assert "interrupted" in capsys.readouterr().err
+
+
+class TestOtherData:
+    """Data in MNIST's layout that is not MNIST (Fashion-MNIST, say): its own folder, never assets/."""
+
+    @pytest.mark.parametrize("name, folder", [("fashion-mnist", "assets-fashion-mnist"),
+                                              ("digits", "assets")])
+    def test_the_default_folder_is_named_after_the_data(self, name, folder, tmp_path, monkeypatch,
+                                                        capsys):
+        monkeypatch.chdir(tmp_path)
+        if name == "digits":  # MNIST in a file of any name is still MNIST: the article's folder
+            with np.load(sample_path(), allow_pickle=False) as f:
+                np.savez(tmp_path / "digits.npz", **{k: f[k] for k in f.files})
+        else:
+            other_data_file(tmp_path / f"{name}.npz")
+        # figure 1 is drawn from the model's layers: nothing trains
+        assert cli.main(["figures", "--data", f"{name}.npz", "--only", "1", "--cache", "cache"]) == 0
+        start = capsys.readouterr().out.splitlines()[0]
+        assert f"writing to {folder}/" in start and ("not MNIST" in start) == (folder != "assets")
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([folder, f"{name}.npz"])
+        assert [p.name for p in (tmp_path / folder).iterdir()] == ["k_auto0.png"]
+
+    @pytest.mark.parametrize("command", ["figures", "report"])
+    @pytest.mark.parametrize("out", ["assets", "./assets/", "{tmp}/assets"])
+    def test_the_articles_folder_is_refused(self, command, out, tmp_path, monkeypatch, capsys):
+        monkeypatch.chdir(tmp_path)
+        other_data_file(tmp_path / "fashion-mnist.npz")
+        before = sorted(p.name for p in tmp_path.iterdir())
+        monkeypatch.setattr("aelib.cache.Run.__post_init__", lambda run: pytest.fail("a run began"))
+        out = out.format(tmp=tmp_path)
+        assert cli.main([command, "--data", "fashion-mnist.npz", "--out", out]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"aelib: error: --out: {str(Path(out))!r} holds the article's MNIST "
+                              "figures, and 'fashion-mnist.npz' is not MNIST")
+        assert err.count("\n") == 1
+        assert "assets-fashion-mnist/" in err
+        assert sorted(p.name for p in tmp_path.iterdir()) == before

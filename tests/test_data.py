@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import aelib
-from aelib.data import keras_cache_path, sample_path
+from aelib.data import MNIST_FINGERPRINTS, keras_cache_path, sample_path
+
+from conftest import other_data_file
 
 
 class TestSample:
@@ -87,6 +89,33 @@ class TestFullMnist:
         assert full_mnist.x_test.shape == (10000, 28, 28, 1)
         assert full_mnist.x_train.mean() == pytest.approx(0.1307, abs=5e-4)
         assert sorted(np.unique(full_mnist.y_train)) == list(range(10))
+
+    def test_is_known_as_mnist_by_its_fingerprint(self, full_mnist):
+        assert full_mnist.source.startswith("file:")  # not Keras's: told by its pixels
+        assert full_mnist.is_mnist and full_mnist.name == "MNIST"
+        assert full_mnist.summary() == ("full MNIST (60,000 train, of which the autoencoders fit "
+                                        "55,000 and hold out 5,000 for validation / 10,000 test)")
+
+
+class TestOtherData:
+    """Data in MNIST's layout that is not MNIST (Fashion-MNIST, say), from a file made here."""
+
+    def test_loads_and_is_told_apart_from_mnist(self, tmp_path):
+        data = aelib.load_mnist(other_data_file(tmp_path / "fashion-mnist.npz", 120, 24))
+        assert data.x_train.shape == (120, 28, 28, 1) and data.x_train.dtype == np.float32
+        assert not data.is_mnist and data.name == "fashion-mnist"
+        assert data.summary() == ("fashion-mnist (120 train, of which the autoencoders fit 110 and "
+                                  "hold out 10 for validation / 24 test)")
+
+    def test_mnist_in_a_file_is_mnist(self, sample, tmp_path):
+        path = tmp_path / "digits.npz"
+        with np.load(sample_path(), allow_pickle=False) as f:
+            np.savez(path, **{k: f[k] for k in f.files})
+        data = aelib.load_mnist(path)
+        assert MNIST_FINGERPRINTS[sample.fingerprint()] == "the embedded MNIST sample"
+        assert data.is_mnist and sample.is_mnist and data.name == "MNIST"
+        assert data.summary() == sample.summary()
+        assert sample.summary().startswith("the embedded MNIST sample (6,000 train, of which")
 
 
 class TestPrepareImages:

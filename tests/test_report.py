@@ -11,12 +11,12 @@ import pytest
 
 import aelib
 from aelib import cli, studies
-from aelib.cache import MODELS, Run
+from aelib.cache import MODELS, Run, TrainedModel
 from aelib.metrics import digit_silhouette, generation_scores, knn_accuracy, ks_normality
-from aelib.report import REPORT_MODELS, compare, measure, measure_autoencoder
+from aelib.report import NOT_SCORED, REPORT_MODELS, compare, measure, measure_autoencoder
 from aelib.vae import sampled_codings
 
-from conftest import run_cli
+from conftest import other_data_file, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +166,40 @@ class TestMeasurements:
                             lambda run: pytest.fail("worked before checking kinds"))
         with pytest.raises(ValueError, match="kinds: unknown model 'gan'"):
             measure(run, kinds=("dense", "gan"))
+
+
+class TestOtherData:
+    """Data that is not MNIST (Fashion-MNIST, say): no digit classifier, its columns left out."""
+
+    @pytest.fixture(scope="class")
+    def run(self, tmp_path_factory):
+        path = other_data_file(tmp_path_factory.mktemp("other") / "fashion.npz", 120, 60)
+        run = Run(aelib.load_mnist(path))
+        run.models["dense"] = TrainedModel(aelib.dense_autoencoder(seed=0), [], {})  # untrained
+        return run
+
+    def test_no_classifier_and_the_rest_measured(self, run, monkeypatch):
+        monkeypatch.setattr(Run, "digit_classifier", lambda run: pytest.fail("classifier trained"))
+        said = []
+        monkeypatch.setattr(run, "progress", said.append)
+        report = measure(run, kinds=("dense",))
+        assert NOT_SCORED in said and not report.scored and report.rows[0].generation is None
+        assert report.rows[0] == measure_autoencoder("dense autoencoder",
+                                                     run.model("dense").autoencoder, run.data, None)
+        assert table_rows(report.table(), "model")[0][:2] == [
+            "dense autoencoder", f"{aelib.evaluate(run.model('dense').autoencoder, run.data.x_test):.4f}"]
+        text = report.markdown()
+        assert "classifier confidence" not in text and "Digits among" not in text
+        assert ("on fashion (120 train, of which the autoencoders fit 110 and hold out 10 for "
+                "validation / 60 test) with aelib") in text
+        assert "No digit classifier: the data is not MNIST" in text
+        with pytest.raises(ValueError, match="digit_table: this report has no digit classifier"):
+            report.digit_table()
+
+    def test_the_classifier_comes_with_its_accuracy(self, run):
+        ae = run.model("dense").autoencoder
+        with pytest.raises(ValueError, match="give both or neither, got NoneType None and float 0.9"):
+            compare({"mine": ae}, run.data, None, 0.9)
 
 
 class TestErrors:
