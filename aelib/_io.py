@@ -118,6 +118,32 @@ def folder_lock(folder: str | os.PathLike, *, shared: bool = False) -> Iterator[
             os.close(fd)  # closing the descriptor releases the lock
 
 
+@contextlib.contextmanager
+def claim_folder(folder: str | os.PathLike) -> Iterator[bool]:
+    """Make ``folder`` and try to hold it alone (``flock``, without waiting):
+    yield whether this process has it. A folder that cannot be locked (as
+    for :func:`folder_lock`) counts as held. Raises ``OSError`` where it
+    cannot be made."""
+    os.makedirs(folder, exist_ok=True)
+    fd = None
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held = True
+        except BlockingIOError:  # another process holds it
+            held = False
+        except OSError:
+            held = True
+        yield held
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
 def backend_neutral(config):
     """A saved model's config (``config.json`` of a ``.keras`` file, parsed) with
     every backend's own optimizer class named as the public ``keras.optimizers``

@@ -17,6 +17,7 @@ written atomically, and runs sharing a folder take turns (an advisory lock).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -25,14 +26,20 @@ import os
 import shutil
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from ._io import atomic_path, folder_lock, remove_stale_temporaries, save_keras
+from ._io import (
+    atomic_path,
+    claim_folder,
+    folder_lock,
+    remove_stale_temporaries,
+    save_keras,
+)
 from ._version import __version__
 from .data import Dataset
 from .devices import backend_name, native_bfloat16
@@ -379,10 +386,12 @@ class Run:
         def say_epoch(epoch, logs):
             self.progress(f"{spec.label}: epoch {epoch + 1}/{epochs}, loss {logs['loss']:.4f}")
 
-        start = time.perf_counter()
-        train(ae, x, epochs=epochs, batch_size=spec.batch_size, snapshots=recorder, seed=self.seed,
-              callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=say_epoch)], verbose=0)
-        seconds = time.perf_counter() - start
+        with self._backup(kind, spec.label) as backup:
+            start = time.perf_counter()
+            train(ae, x, epochs=epochs, batch_size=spec.batch_size, snapshots=recorder,
+                  seed=self.seed, callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=say_epoch)],
+                  backup_dir=backup, verbose=0)
+            seconds = time.perf_counter() - start
         test_mse = evaluate(ae, self.data.x_test)
         self.progress(f"{spec.label}: trained {epochs} epochs in {seconds:.0f} s, "
                       f"test MSE {test_mse:.4f}")
@@ -392,6 +401,30 @@ class Run:
         self._save_cached(kind, trained)
         return trained
 
+    @contextlib.contextmanager
+    def _backup(self, kind: str, label: str) -> Iterator[Path | None]:
+        """The folder where ``kind``'s model keeps its backup while it trains
+        (``cache_dir/NAME-KEY.backup``, one per cache entry; cleared with
+        ``retrain``), held by this run alone: a run killed mid-training
+        resumes from it. ``None`` without a writable cache, or while another
+        run trains the same entry (this one then trains without a backup)."""
+        stem = self.cache_stem(kind, self.config(kind))
+        if stem is None:
+            yield None
+            return
+        backup = stem.with_suffix(".backup")
+        if self.retrain:
+            shutil.rmtree(backup, ignore_errors=True)
+        with contextlib.ExitStack() as stack:
+            try:
+                held = stack.enter_context(claim_folder(backup))
+            except OSError:  # a cache that cannot be written: _store says so
+                held = False
+            if held and any(backup.iterdir()):
+                self.progress(f"{label}: resuming from its backup ({backup.name})")
+            yield backup if held else None
+            if held:  # Keras removes it when training ends; a crash after may not have
+                shutil.rmtree(backup, ignore_errors=True)
 
 def _entry_files(stem: Path, frames: bool) -> dict[str, Path]:
     """The files of the entry at ``stem``: its model, record and (``frames``) frames."""

@@ -12,13 +12,17 @@ by backend (:mod:`aelib.batches`); their order is the same.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import keras
 import numpy as np
 
-from .batches import batches
+from ._io import atomic_path
+from .batches import batches, is_stream, with_targets
 from .data import (
     check_images,
     check_number,
@@ -166,6 +170,10 @@ class ReconstructionRecorder(keras.callbacks.Callback):
             raise ValueError(f"snapshots images must have the model's input shape "
                              f"{tuple(expected)}, got {describe(self.images)}")
 
+    def _resume(self, frames: list[np.ndarray], steps: list[int], epochs_seen: int) -> None:
+        """Take up a killed run's frames (from its backup) and go on after them."""
+        self.frames, self.steps, self._epochs_seen = frames, steps, epochs_seen
+
     def _record(self, step: int) -> None:
         # Keras's compiled predict function: the training waits for every frame
         recon = np.asarray(self.model.predict_on_batch(self.images), dtype=np.float32)
@@ -225,12 +233,12 @@ class EpochMSE(keras.callbacks.Callback):
         self.values.append(evaluate(self.autoencoder, self.x))
 
 
-def _set_output_bias(ae: Autoencoder, x: np.ndarray) -> None:
+def _set_output_bias(ae: Autoencoder, mean_image: np.ndarray) -> None:
     """Start the decoder's sigmoid outputs at the mean training image: each bias
     is the logit of its pixel's mean (a dense output layer) or of its channel's
     mean (a conv one)."""
     layer = next(l for l in reversed(ae.decoder.layers) if getattr(l, "bias", None) is not None)
-    mean = x.mean(axis=0, dtype=np.float64).reshape(-1, layer.bias.shape[0]).mean(axis=0)
+    mean = np.asarray(mean_image, np.float64).reshape(-1, layer.bias.shape[0]).mean(axis=0)
     p = np.clip(mean, 1e-3, 1 - 1e-3)
     layer.bias.assign(np.log(p / (1 - p)).astype(np.float32))
 
@@ -279,11 +287,21 @@ def _changed(model: keras.Model, execution: dict) -> bool:
     return any(value != "auto" and getattr(model, key) != value for key, value in execution.items())
 
 
-def _check_training(autoencoder, x, validation_data, snapshots, recipe, learning_rate, noise):
-    """``train``'s arguments checked up front: ``(x, validation_data, noise)``."""
+def _check_training(autoencoder, x, batch_size, validation_data, snapshots, recipe,
+                    learning_rate, noise, mean_image):
+    """``train``'s arguments checked up front: ``(x, batch_size, validation_data,
+    noise, mean_image)``."""
     check_autoencoder(autoencoder)
     shape = autoencoder.input_shape
-    x = check_images(x, "x", shape=shape)
+    if is_stream(x):
+        if batch_size is not None:
+            raise ValueError(f"batch_size must be None when x is a {type(x).__name__} (the "
+                             f"stream makes its own batches), got {batch_size!r}")
+    else:
+        x = check_images(x, "x", shape=shape)
+        if batch_size is None:
+            raise ValueError("batch_size is needed when x is an array, got None")
+        batch_size = check_positive_int(batch_size, "batch_size")
     if validation_data is not None:
         validation_data = check_images(validation_data, "validation_data", shape=shape)
     if snapshots is not None:
@@ -294,15 +312,40 @@ def _check_training(autoencoder, x, validation_data, snapshots, recipe, learning
         raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
     if learning_rate is not None:
         check_number(learning_rate, "learning_rate", 0.0, lo_open=True)
-    return x, validation_data, 0.0 if noise is None else check_number(noise, "noise", 0.0)
+    if mean_image is not None:
+        if np.shape(mean_image) != tuple(shape):
+            raise ValueError(f"mean_image must have the model's input shape {tuple(shape)}, "
+                             f"got {describe(mean_image)}")
+        mean_image = check_images(np.asarray(mean_image)[None], "mean_image")[0]
+    noise = 0.0 if noise is None else check_number(noise, "noise", 0.0)
+    return x, batch_size, validation_data, noise, mean_image
+
+
+def _start(autoencoder: Autoencoder, recipe: str, learning_rate, total_steps: int,
+           mean_image: np.ndarray, execution: dict) -> None:
+    """Compile: on a fresh model, by the recipe; else again only where
+    ``execution`` changes, keeping the optimizer and its state."""
+    model = autoencoder.model
+    if getattr(model, "optimizer", None) is None:  # a fresh model: the recipe starts it
+        if recipe == "aelib":
+            _set_output_bias(autoencoder, mean_image)
+            rate = keras.optimizers.schedules.CosineDecay(
+                learning_rate or PEAK_LEARNING_RATE, total_steps, alpha=FINAL_LR_FRACTION)
+        else:  # the article's: Adam's default rate
+            rate = learning_rate or 1e-3
+        model.compile(optimizer=keras.optimizers.Adam(rate), loss="mse", **execution)
+    elif _changed(model, execution):  # the same optimizer, its state kept
+        model.compile(optimizer=model.optimizer, loss="mse", **execution)
 
 
 def train(
     autoencoder: Autoencoder,
-    x: np.ndarray,
+    x,
     *,
     epochs: int,
-    batch_size: int,
+    batch_size: int | None = None,
+    steps_per_epoch: int | None = None,
+    mean_image: np.ndarray | None = None,
     validation_data: np.ndarray | None = None,
     snapshots: ReconstructionRecorder | None = None,
     seed: int | None = None,
@@ -310,22 +353,30 @@ def train(
     learning_rate: float | None = None,
     noise: float | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    backup_dir: str | os.PathLike | None = None,
     verbose: int | str = 2,
 ) -> keras.callbacks.History:
     """Train an autoencoder to reconstruct ``x``: the recipe, then ``compile`` and ``fit``.
 
     On a fresh model the recipe starts it (``"aelib"``: the decoder's output
-    bias at the mean image of ``x``, Adam with a cosine decay from
+    bias at the mean image, Adam with a cosine decay from
     ``PEAK_LEARNING_RATE``; ``"article"``: Adam's defaults); later calls go on
     with the same optimizer and its state. Each call runs several training
     steps per execution (chosen so that epochs and the recorder's frames fall
     on execution boundaries; one under PyTorch) and XLA where it is faster
-    (:func:`jit_compile`), and fits on :func:`aelib.batches.batches`.
+    (:func:`jit_compile`). Arrays are fed by :func:`aelib.batches.batches`;
+    a stream goes to ``fit`` as it is, paired with its targets.
 
     Args:
         autoencoder: from :func:`dense_autoencoder` or :func:`conv_autoencoder`.
-        x: ``(N, H, W, C)`` float32 in [0, 1], the model's input shape.
-        epochs, batch_size: integers >= 1.
+        x: ``(N, H, W, C)`` float32 in [0, 1], the model's input shape; or a
+            stream of such batches (``tf.data.Dataset``, ``keras.utils.PyDataset``,
+            PyTorch ``DataLoader``...): see :func:`aelib.batches.with_targets`.
+        epochs: an integer >= 1.
+        batch_size: images per batch of an array ``x``; ``None`` for a stream.
+        steps_per_epoch: batches per epoch of a stream with no length.
+        mean_image: ``(H, W, C)``: starts the output bias (default: the mean of
+            ``x``, or of a stream's first 1,000 images).
         validation_data: images (same shape rules) scored each epoch as ``val_loss``.
         snapshots: a :class:`ReconstructionRecorder` to fill with frames.
         seed: makes the run repeatable (the batches' order; build the model with it too).
@@ -336,47 +387,120 @@ def train(
             seeded by ``seed``) and the targets are the clean ``x``. ``None``
             or 0: plain reconstruction. ``validation_data`` stays clean.
         callbacks: more Keras callbacks.
+        backup_dir: a folder for ``keras.callbacks.BackupAndRestore``: a run
+            killed there resumes after its last finished epoch (with an
+            array ``x``, on the same batches and noise); it is removed when
+            training ends.
         verbose: passed to ``model.fit``.
 
     Returns:
-        The run's ``keras.callbacks.History`` (``history.history["loss"]`` per epoch).
+        The run's ``keras.callbacks.History`` (``history.history["loss"]`` per
+        epoch, a resumed run's earlier epochs included).
 
     Example:
         >>> data = load_mnist(source="sample")  # doctest: +SKIP
         >>> ae = dense_autoencoder(seed=0)  # doctest: +SKIP
         >>> history = train(ae, data.x_train, epochs=2, batch_size=200, seed=0)  # doctest: +SKIP
     """
-    x, validation_data, noise = _check_training(autoencoder, x, validation_data, snapshots,
-                                                recipe, learning_rate, noise)
+    x, batch_size, validation_data, noise, mean_image = _check_training(
+        autoencoder, x, batch_size, validation_data, snapshots, recipe, learning_rate, noise,
+        mean_image)
     epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
+    if steps_per_epoch is not None:
+        steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
     seed = check_seed(seed)
-    model = autoencoder.model
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    steps = math.ceil(len(x) / batch_size)  # per epoch
+    if is_stream(x):
+        data, steps, first = with_targets(x, autoencoder.input_shape, epochs=epochs,
+                                          steps_per_epoch=steps_per_epoch, noise=noise, seed=seed)
+    elif steps_per_epoch is not None:
+        raise ValueError(f"steps_per_epoch is for a stream x; an array's follow from batch_size, "
+                         f"got steps_per_epoch={steps_per_epoch!r}")
+    else:
+        data, steps, first = None, math.ceil(len(x) / batch_size), x
     marks = snapshots.frame_steps(steps) if snapshots is not None else []
-    execution = {"steps_per_execution": _steps_per_execution(steps, marks),
-                 "jit_compile": jit_compile(model)}
-    if getattr(model, "optimizer", None) is None:  # a fresh model: the recipe starts it
-        if recipe == "aelib":
-            _set_output_bias(autoencoder, x)
-            rate = keras.optimizers.schedules.CosineDecay(
-                learning_rate or PEAK_LEARNING_RATE, epochs * steps, alpha=FINAL_LR_FRACTION)
-        else:  # the article's: Adam's default rate
-            rate = learning_rate or 1e-3
-        model.compile(optimizer=keras.optimizers.Adam(rate), loss="mse", **execution)
-    elif _changed(model, execution):  # the same optimizer, its state kept
-        model.compile(optimizer=model.optimizer, loss="mse", **execution)
-    return model.fit(
-        batches(x, batch_size, seed, epochs, noise),
+    model = autoencoder.model
+    _start(autoencoder, recipe, learning_rate, epochs * steps,
+           first.mean(axis=0, dtype=np.float64) if mean_image is None else mean_image,
+           {"steps_per_execution": _steps_per_execution(steps, marks),
+            "jit_compile": jit_compile(model)})
+    progress = None if backup_dir is None else _Progress(backup_dir, snapshots)
+    done = 0 if progress is None else progress.restore(model)
+    history = model.fit(
+        batches(x, batch_size, seed, epochs, noise, done) if data is None else data,
         epochs=epochs,
         steps_per_epoch=steps,
         shuffle=False,  # the batches come shuffled
         validation_data=None if validation_data is None else (validation_data, validation_data),
-        callbacks=[*callbacks, *([snapshots] if snapshots is not None else [])],
+        callbacks=[*callbacks, *([snapshots] if snapshots is not None else []),
+                   *([] if progress is None else [progress, progress.backup])],
         verbose=verbose,
     )
+    return history if progress is None else progress.whole(history)
+
+
+class _Progress(keras.callbacks.Callback):
+    """What a resumed run needs beside Keras's ``BackupAndRestore`` (weights,
+    optimizer state, epoch): each finished epoch's logs and the recorder's
+    frames, in ``backup_dir/aelib-progress.npz``.
+
+    It is written at each epoch's end before Keras's backup, so it holds at
+    least the epochs that backup holds; a restore keeps those the restored
+    optimizer has done (by its step count).
+    """
+
+    FILE = "aelib-progress.npz"
+
+    def __init__(self, backup_dir, recorder: ReconstructionRecorder | None):
+        super().__init__()
+        self.backup = keras.callbacks.BackupAndRestore(os.fspath(backup_dir),
+                                                       double_checkpoint=True)
+        self.path = Path(backup_dir) / self.FILE
+        self.recorder = recorder
+        self.epochs: list[dict] = []  # per finished epoch: steps done, logs, frames so far
+        self.restored: list[dict] = []
+
+    def restore(self, model: keras.Model) -> int:
+        """Load the backup, if any, into ``model`` (Keras's callback does) and
+        the recorder; return the epochs it had finished."""
+        self.backup.set_model(model)
+        self.backup.on_train_begin()  # fit calls it again: it loads the same files
+        if not self.path.is_file():
+            return 0
+        with np.load(self.path) as saved:
+            epochs, frames, steps = json.loads(str(saved["epochs"])), saved["frames"], saved["steps"]
+        done = _steps_done(model)
+        self.restored = [e for e in epochs if e["iterations"] <= done]
+        self.epochs = list(self.restored)
+        if self.recorder is not None and self.restored:
+            last = self.restored[-1]
+            self.recorder._resume(list(frames[:last["frames"]]), steps[:last["frames"]].tolist(),
+                                  last["recorder_epochs"])
+        return len(self.restored)
+
+    def on_epoch_end(self, epoch, logs=None):
+        recorder = self.recorder
+        self.epochs.append({"iterations": _steps_done(self.model),
+                            "logs": {k: float(v) for k, v in (logs or {}).items()},
+                            "frames": len(recorder.frames) if recorder else 0,
+                            "recorder_epochs": recorder._epochs_seen if recorder else 0})
+        frames = np.stack(recorder.frames) if recorder and recorder.frames else np.zeros(0, np.uint8)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.path) as tmp:
+            np.savez(tmp, epochs=json.dumps(self.epochs), frames=frames,
+                     steps=np.asarray(recorder.steps if recorder else [], np.int64))
+
+    def whole(self, history: keras.callbacks.History) -> keras.callbacks.History:
+        """``history`` with the restored epochs' logs in front."""
+        for key, values in history.history.items():
+            history.history[key] = [e["logs"].get(key, math.nan) for e in self.restored] + values
+        history.epoch = list(range(len(self.restored))) + history.epoch
+        return history
+
+
+def _steps_done(model: keras.Model) -> int:
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
 def evaluate(autoencoder: Autoencoder, x: np.ndarray, batch_size: int = 1000,

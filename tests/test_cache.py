@@ -3,11 +3,14 @@ matches, never where it does not. (Damaged entries and faults: test_reliability.
 
 from __future__ import annotations
 
+import shutil
+
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
 from aelib import cli
+from aelib.cache import Run
 from aelib.figures import FIGURES, MODELS
 
 DENSE = MODELS["dense"]
@@ -53,3 +56,40 @@ class TestCache:
         changed = [p.name for p in out.iterdir() if p.read_bytes() != b"old"]
         assert changed == ["k_auto0_gen.png"]
         assert len(list(out.iterdir())) == len(FIGURES)  # no temporary file, no gallery
+
+
+class TestBackup:
+    """The folder a cache entry's model keeps its BackupAndRestore backup in while it trains."""
+
+    def stale_backup(self, run):
+        with run._backup("dense", "dense") as backup:  # as a killed run leaves it
+            (backup / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')
+            shutil.copytree(backup, backup.with_suffix(".kept"))
+        shutil.copytree(backup.with_suffix(".kept"), backup)
+        return backup
+
+    def test_a_run_takes_up_a_killed_runs_backup_and_removes_it_after(self, tmp_path, sample):
+        messages = []
+        run = Run(sample, quick=True, cache_dir=tmp_path, progress=messages.append)
+        backup = self.stale_backup(run)
+        assert backup.name == run.cache_stem("dense", run.config("dense")).name + ".backup"
+        with run._backup("dense", "dense") as held:
+            assert held == backup and (held / "training_metadata.json").is_file()
+            with run._backup("dense", "dense") as other:  # another run at the same time
+                assert other is None  # trains without a backup
+        assert messages == [f"dense: resuming from its backup ({backup.name})"]
+        assert not backup.exists()
+
+    def test_retrain_clears_the_backup(self, tmp_path, sample):
+        messages = []
+        run = Run(sample, quick=True, cache_dir=tmp_path, retrain=True, progress=messages.append)
+        backup = self.stale_backup(run)
+        with run._backup("dense", "dense") as held:
+            assert held == backup and not any(held.iterdir())
+        assert messages == []
+
+    def test_no_backup_without_a_writable_cache(self, tmp_path, sample):
+        (tmp_path / "file").write_text("not a folder")
+        for cache in (None, tmp_path / "file"):
+            with Run(sample, quick=True, cache_dir=cache)._backup("dense", "dense") as held:
+                assert held is None

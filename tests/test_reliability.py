@@ -650,18 +650,22 @@ def figures_process(cache, out, cwd, stderr=subprocess.PIPE):
 
 def test_a_killed_run_then_two_runs_at_once(tmp_path, sample):
     cache, out = tmp_path / "cache", tmp_path / "out"
-    # kill -9 while the dense model trains
+    # kill -9 while the dense model trains, once its first epoch is backed up
+    files = entry(cache, sample)
+    backup = files[".keras"].with_suffix(".backup")
     victim = figures_process(cache, out, tmp_path, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     for line in victim.stdout:
         if line.startswith("dense autoencoder: epoch 1/") or time.monotonic() > deadline:
             break
+    while not (backup / "training_metadata.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)  # Keras's BackupAndRestore writes it after the epoch's callbacks
     victim.send_signal(signal.SIGKILL)
     victim.communicate()
     assert victim.returncode == -signal.SIGKILL
     assert not (out / FIGURE).exists()
+    assert (backup / "aelib-progress.npz").is_file()
     # what a kill during a write leaves: hidden temporaries of a dead process
-    files = entry(cache, sample)
     cache.mkdir(exist_ok=True)
     out.mkdir(exist_ok=True)
     for path in files.values():
@@ -673,6 +677,10 @@ def test_a_killed_run_then_two_runs_at_once(tmp_path, sample):
     for proc, (stdout, stderr) in zip(runs, results):
         assert proc.returncode == 0, stderr
         assert "Traceback" not in stderr
+    # one of them takes up the backup, the other trains without one; neither leaves it
+    resumed = [f"dense autoencoder: resuming from its backup ({backup.name})" in out_
+               for out_, _ in results]
+    assert sorted(resumed) == [False, True], results
     assert [p.name for p in out.iterdir()] == [FIGURE]
     assert iio.imread(out / FIGURE).shape[:2] == (200, 650)
     assert sorted(p.name for p in cache.iterdir()) == sorted(p.name for p in files.values())

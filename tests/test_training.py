@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
+from unittest.mock import patch
 
 import keras
 import numpy as np
@@ -271,3 +273,175 @@ def test_train_runs_data_parallel_on_two_devices(tmp_path):
         np.testing.assert_allclose(parallel["history"][key], one["history"][key], rtol=1e-5)
     assert len(parallel["frames"]) == len(one["frames"]) == 5  # the untrained frame + 2 per epoch
     np.testing.assert_allclose(np.array(parallel["frames"], float), np.array(one["frames"], float), atol=2)
+
+
+class _Batches(keras.utils.PyDataset):
+    """A PyDataset of image batches, the way a reader's loader from disk would give them."""
+
+    def __init__(self, x, batch_size):
+        super().__init__()
+        self.x, self.batch_size = x, batch_size
+
+    def __len__(self):
+        return len(self.x) // self.batch_size
+
+    def __getitem__(self, i):
+        return self.x[i * self.batch_size : (i + 1) * self.batch_size]
+
+
+def _streams(x, batch_size):
+    """The same batches, in the same order, as each kind of stream train takes."""
+    import tensorflow as tf
+
+    def forever():
+        while True:
+            yield from (x[i : i + batch_size] for i in range(0, len(x), batch_size))
+
+    kinds = {"tf.data": (tf.data.Dataset.from_tensor_slices(x).batch(batch_size), {}),
+             "PyDataset": (_Batches(x, batch_size), {}),
+             "generator": (forever(), {"steps_per_epoch": len(x) // batch_size})}
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        kinds["DataLoader"] = (torch.utils.data.DataLoader(torch.from_numpy(x), batch_size), {})
+    return kinds
+
+
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
+class TestStreams:
+    def test_every_kind_of_stream_trains_alike(self, sample):
+        """A tf.data dataset, a PyDataset, a PyTorch DataLoader and a generator of the
+        same batches give the same losses, with the recorder and validation data."""
+        x = sample.x_train[:1000]  # the recipe's mean image: the streams' first 1,000 images
+        histories = {}
+        for kind, (stream, extra) in _streams(x, 100).items():
+            ae = aelib.dense_autoencoder(seed=0)
+            recorder = aelib.ReconstructionRecorder(x[:4], per_epoch=2)
+            history = aelib.train(ae, stream, epochs=2, seed=0, snapshots=recorder,
+                                  validation_data=sample.x_test[:200], verbose=0, **extra)
+            assert len(recorder.frames) == 5, kind  # before training, then 2 per epoch
+            histories[kind] = history.history
+        first = histories.pop("tf.data")
+        assert first["loss"][1] < first["loss"][0]
+        for kind, history in histories.items():
+            for key in ("loss", "val_loss"):
+                np.testing.assert_allclose(history[key], first[key], rtol=1e-5, err_msg=kind)
+
+    def test_a_denoisers_stream_pairs_noisy_inputs_with_the_clean_images(self, sample):
+        """Fresh noise for every batch, a new draw in the next epoch; the targets stay clean."""
+        x = sample.x_train[:200]
+        for kind, (stream, extra) in _streams(x, 100).items():
+            data, steps, _ = aelib.batches.with_targets(stream, (28, 28, 1), epochs=2, noise=0.4,
+                                                        seed=0, **extra)
+            assert steps == 2, kind
+            if isinstance(data, keras.utils.PyDataset):
+                epochs = [[data[0], data[1]], (data.on_epoch_end(), [data[0]])[1]]
+            elif hasattr(data, "element_spec"):  # tf.data: read it once per epoch
+                epochs = [list(data.take(2)), list(data.take(1))]
+            else:  # one iterator over both epochs
+                epochs = [[next(data), next(data)], [next(data)]]
+            (a, x0), (b, x1), (c, x2) = ([np.asarray(t) for t in pair] for pair in (*epochs[0], *epochs[1]))
+            np.testing.assert_array_equal(x0, x[:100], err_msg=kind)
+            np.testing.assert_array_equal(x2, x[:100], err_msg=kind)
+            for noisy in (a, b, c):
+                assert noisy.min() >= 0 and noisy.max() <= 1, kind
+            assert np.abs(a - x0).mean() > 0.1, kind  # noise of std 0.4, clipped
+            assert not np.allclose(a, c), kind  # the same images, fresh noise next epoch
+
+    def test_mean_image_starts_the_output_bias(self, sample):
+        x = sample.x_train[:400]
+        default = aelib.train(aelib.dense_autoencoder(seed=0), x, batch_size=100, epochs=1,
+                              seed=0, verbose=0)
+        given = aelib.train(aelib.dense_autoencoder(seed=0), x, batch_size=100, epochs=1, seed=0,
+                            mean_image=x.mean(axis=0), verbose=0)
+        dimmed = aelib.train(aelib.dense_autoencoder(seed=0), x, batch_size=100, epochs=1, seed=0,
+                             mean_image=x.mean(axis=0) * 0.2, verbose=0)
+        assert given.history["loss"] == pytest.approx(default.history["loss"], rel=1e-6)
+        assert dimmed.history["loss"] != pytest.approx(default.history["loss"], rel=1e-3)
+
+
+@pytest.mark.parametrize("make, extra, error, words", [
+    (lambda x: _Batches(x[:, :20], 100), {}, ValueError, "shape (28, 28, 1)"),
+    (lambda x: ((x[:100], 0) for _ in range(2)), {"steps_per_epoch": 2}, TypeError, "images alone"),
+    (lambda x: iter(()), {"steps_per_epoch": 2}, ValueError, "empty"),
+    (lambda x: (x[:100] for _ in range(2)), {}, ValueError, "steps_per_epoch is needed"),
+    (lambda x: _Batches(x * 255, 100), {}, ValueError, "floats in [0, 1]"),
+])
+def test_a_bad_stream_is_refused_before_training(sample, make, extra, error, words):
+    ae = aelib.dense_autoencoder(seed=0)
+    before = ae.model.get_weights()
+    with pytest.raises(error, match=re.escape(words)):
+        aelib.train(ae, make(sample.x_train[:200]), epochs=1, verbose=0, **extra)
+    assert getattr(ae.model, "optimizer", None) is None  # nothing compiled,
+    assert all(np.array_equal(a, b) for a, b in zip(before, ae.model.get_weights()))  # nothing trained
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"batch_size": 100}, "batch_size must be None when x is a _Batches"),
+    ({"mean_image": np.zeros((28, 28))}, "mean_image must have the model's input shape (28, 28, 1)"),
+])
+def test_stream_arguments_are_checked(sample, kwargs, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        aelib.train(aelib.dense_autoencoder(seed=0), _Batches(sample.x_train[:200], 100), epochs=1,
+                    **kwargs)
+
+
+def test_an_array_needs_a_batch_size_and_no_steps_per_epoch(sample):
+    ae = aelib.dense_autoencoder(seed=0)
+    with pytest.raises(ValueError, match="batch_size is needed when x is an array, got None"):
+        aelib.train(ae, sample.x_train[:200], epochs=1)
+    with pytest.raises(ValueError, match="steps_per_epoch is for a stream x"):
+        aelib.train(ae, sample.x_train[:200], epochs=1, batch_size=100, steps_per_epoch=2)
+
+
+#: train 5 epochs with a backup, a recorder and noise; with "kill", kill -9 itself in epoch 3
+RESUMABLE = r"""
+import json, os, signal, sys
+import keras, numpy as np, aelib
+backup, kill = sys.argv[1], sys.argv[2] == "kill"
+data = aelib.load_mnist(source="sample")
+x = data.x_train[:1000]
+
+class Kill(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+    def on_train_batch_end(self, batch, logs=None):
+        if kill and self.epoch == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+ae = aelib.dense_autoencoder(seed=0)
+recorder = aelib.ReconstructionRecorder(x[:4], per_epoch=2)
+history = aelib.train(ae, x, epochs=5, batch_size=200, seed=0, noise=0.3, snapshots=recorder,
+                      backup_dir=backup, callbacks=[Kill()], verbose=0)
+print(json.dumps({"mse": aelib.evaluate(ae, data.x_test), "history": history.history,
+                  "epoch": history.epoch, "steps": recorder.steps,
+                  "frames": np.stack(recorder.frames).tolist(), "left": os.path.exists(backup)}))
+"""
+
+
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
+def test_a_killed_run_resumes_after_its_last_finished_epoch(tmp_path):
+    """kill -9 in epoch 3 of 5, run again: the same batches, noise, learning rates and
+    frames follow, so the result is the uninterrupted run's (identical on these CPUs)."""
+    def run(mode):
+        return subprocess.run([sys.executable, "-c", RESUMABLE, str(tmp_path / "backup"), mode],
+                              capture_output=True, text=True, timeout=600)
+
+    killed = run("kill")
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    assert (tmp_path / "backup" / "aelib-progress.npz").is_file()  # epochs 1 and 2 backed up
+    resumed = run("no")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    resumed = json.loads(resumed.stdout.strip().splitlines()[-1])
+    whole = {}  # the same script, uninterrupted, in this process
+    with patch.object(sys, "argv", ["-c", str(tmp_path / "whole"), "no"]), \
+            patch("builtins.print", lambda text: whole.update(json.loads(text))):
+        exec(RESUMABLE, {})
+    assert resumed["mse"] == pytest.approx(whole["mse"], abs=1e-4)
+    assert resumed["epoch"] == whole["epoch"] == [0, 1, 2, 3, 4]  # the backed-up epochs' logs too
+    np.testing.assert_allclose(resumed["history"]["loss"], whole["history"]["loss"], rtol=1e-5)
+    # 5 steps per epoch, frames after steps 3 and 5 of each
+    assert resumed["steps"] == whole["steps"] == [0, 3, 5, 8, 10, 13, 15, 18, 20, 23, 25]
+    np.testing.assert_allclose(np.array(resumed["frames"], float), np.array(whole["frames"], float),
+                               atol=1)
+    assert not resumed["left"] and not whole["left"]  # Keras removes the backup at the end
