@@ -248,8 +248,10 @@ class Run:
                 seed and versions (JSON values); it must hold ``"kind"``
                 (``"dense"`` or ``"conv"``) and ``"n_codings"``, which the
                 cached file is checked against.
-            fit: builds and trains the model; returns it and a record of
-                JSON values (e.g. ``{"train_seconds": 12.3}``).
+            fit: ``fit(backup_dir)`` builds and trains the model, passing
+                ``backup_dir`` (a folder beside the entry, or ``None``) to
+                :func:`aelib.train` so that a killed run resumes; returns the
+                model and a record of JSON values (``{"train_seconds": 12.3}``).
         """
         if not (isinstance(name, str) and name and all(c.isalnum() or c in "-_" for c in name)):
             raise ValueError(f"name must be letters, digits, '-' and '_' (it names cache files), "
@@ -265,7 +267,8 @@ class Run:
             return TrainedModel(ae, [], {**info, "cached": True})
 
         def train_it():
-            ae, record = fit()
+            with self._backup(self.cache_stem(name, config), label) as backup:
+                ae, record = fit(backup)
             return TrainedModel(ae, [], {"config": config, **record}), ae.model, record
 
         config = {"what": name, **self._identity(),
@@ -386,7 +389,7 @@ class Run:
         def say_epoch(epoch, logs):
             self.progress(f"{spec.label}: epoch {epoch + 1}/{epochs}, loss {logs['loss']:.4f}")
 
-        with self._backup(kind, spec.label) as backup:
+        with self._backup(self.cache_stem(kind, config), spec.label) as backup:
             start = time.perf_counter()
             train(ae, x, epochs=epochs, batch_size=spec.batch_size, snapshots=recorder,
                   seed=self.seed, callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=say_epoch)],
@@ -402,13 +405,12 @@ class Run:
         return trained
 
     @contextlib.contextmanager
-    def _backup(self, kind: str, label: str) -> Iterator[Path | None]:
-        """The folder where ``kind``'s model keeps its backup while it trains
-        (``cache_dir/NAME-KEY.backup``, one per cache entry; cleared with
+    def _backup(self, stem: Path | None, label: str) -> Iterator[Path | None]:
+        """The folder where the model of the entry at ``stem`` keeps its backup
+        while it trains (``cache_dir/NAME-KEY.backup``; cleared with
         ``retrain``), held by this run alone: a run killed mid-training
         resumes from it. ``None`` without a writable cache, or while another
         run trains the same entry (this one then trains without a backup)."""
-        stem = self.cache_stem(kind, self.config(kind))
         if stem is None:
             yield None
             return

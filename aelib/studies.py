@@ -120,13 +120,13 @@ def _cached(run: Run, name: str, label: str, kind: str, plan: TrainingPlan, x: n
               "dtype_policy": spec.dtype_policy(), "start": run.config(kind) if fine_tune else None,
               **settings}
 
-    def fit():
+    def fit(backup_dir):
         ae = spec.build(n_codings=n_codings, seed=run.seed, dtype_policy=spec.dtype_policy())
         if start is not None:
             ae.model.set_weights(start.model.get_weights())
         began = time.perf_counter()
         train(ae, x, epochs=epochs, batch_size=plan.batch_size, seed=run.seed, noise=noise,
-              verbose=0)
+              backup_dir=backup_dir, verbose=0)
         seconds = time.perf_counter() - began
         more = " more" if start is not None else ""
         run.progress(f"{label}: trained {epochs}{more} epochs on {len(x):,} images in {seconds:.0f} s")

@@ -58,11 +58,16 @@ class TestCache:
         assert len(list(out.iterdir())) == len(FIGURES)  # no temporary file, no gallery
 
 
+def dense_backup(run):
+    """The dense model's backup folder, held while the ``with`` lasts."""
+    return run._backup(run.cache_stem("dense", run.config("dense")), "dense")
+
+
 class TestBackup:
     """The folder a cache entry's model keeps its BackupAndRestore backup in while it trains."""
 
     def stale_backup(self, run):
-        with run._backup("dense", "dense") as backup:  # as a killed run leaves it
+        with dense_backup(run) as backup:  # as a killed run leaves it
             (backup / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')
             shutil.copytree(backup, backup.with_suffix(".kept"))
         shutil.copytree(backup.with_suffix(".kept"), backup)
@@ -73,9 +78,9 @@ class TestBackup:
         run = Run(sample, quick=True, cache_dir=tmp_path, progress=messages.append)
         backup = self.stale_backup(run)
         assert backup.name == run.cache_stem("dense", run.config("dense")).name + ".backup"
-        with run._backup("dense", "dense") as held:
+        with dense_backup(run) as held:
             assert held == backup and (held / "training_metadata.json").is_file()
-            with run._backup("dense", "dense") as other:  # another run at the same time
+            with dense_backup(run) as other:  # another run at the same time
                 assert other is None  # trains without a backup
         assert messages == [f"dense: resuming from its backup ({backup.name})"]
         assert not backup.exists()
@@ -84,12 +89,13 @@ class TestBackup:
         messages = []
         run = Run(sample, quick=True, cache_dir=tmp_path, retrain=True, progress=messages.append)
         backup = self.stale_backup(run)
-        with run._backup("dense", "dense") as held:
+        with dense_backup(run) as held:
             assert held == backup and not any(held.iterdir())
         assert messages == []
 
     def test_no_backup_without_a_writable_cache(self, tmp_path, sample):
         (tmp_path / "file").write_text("not a folder")
         for cache in (None, tmp_path / "file"):
-            with Run(sample, quick=True, cache_dir=cache)._backup("dense", "dense") as held:
+            run = Run(sample, quick=True, cache_dir=cache)
+            with dense_backup(run) as held:
                 assert held is None

@@ -24,8 +24,8 @@ class TestStudies:
     def test_run_trained_caches_models_of_any_recipe(self, sample, tmp_path):
         calls, messages = [], []
 
-        def fit():
-            calls.append(1)
+        def fit(backup_dir):
+            calls.append(backup_dir)
             return aelib.dense_autoencoder(n_codings=4, seed=0), {"train_seconds": 0.0}
 
         settings = {"kind": "dense", "n_codings": 4, "epochs": 0}
@@ -34,13 +34,15 @@ class TestStudies:
         assert record["config"]["n_codings"] == 4 and "model" in record["files"]
         run = Run(sample, cache_dir=tmp_path, progress=messages.append)
         again = run.trained("test-dense-4", "test model", settings, fit)
-        assert calls == [1] and messages[0].startswith("test model: from the cache")
+        assert len(calls) == 1 and messages[0].startswith("test model: from the cache")
+        assert calls[0].name.startswith("test-dense-4-") and calls[0].suffix == ".backup"
+        assert not calls[0].exists()  # removed once the model is cached
         x = sample.x_test[:10]
         np.testing.assert_allclose(again.autoencoder.reconstruct(x), first.autoencoder.reconstruct(x))
         # a damaged file is a cache miss: trained again
         next(tmp_path.glob("test-dense-4-*.keras")).write_bytes(b"garbage")
         Run(sample, cache_dir=tmp_path, progress=messages.append).trained(
             "test-dense-4", "test model", settings, fit)
-        assert calls == [1, 1] and "unusable" in messages[-1]
+        assert len(calls) == 2 and "unusable" in messages[-1]
         with pytest.raises(ValueError, match="name must be letters, digits"):
             run.trained("a.b", "x", settings, fit)
