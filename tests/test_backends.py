@@ -54,10 +54,13 @@ class TestStockLayers:
 
 class TestImport:
     @pytest.mark.parametrize("backend", BACKENDS)
-    def test_imports_tensorflow_only_when_it_is_the_backend(self, backend, tmp_path):
+    def test_keeps_the_users_backend_and_imports_tensorflow_only_for_it(self, backend, tmp_path):
+        """aelib and its lazily loaded modules (the command line, the figures, the
+        report) run on the backend the user chose, and load TensorFlow only for it."""
         if not installed(backend):
             pytest.skip(f"{backend} is not installed")
         proc = python(f"import sys; sys.path.insert(0, {str(ROOT)!r}); import aelib, keras\n"
+                      "import aelib.cli, aelib.figures, aelib.report\n"
                       "print(keras.backend.backend(), 'tensorflow' in sys.modules)",
                       backend, tmp_path)
         assert proc.stdout.split() == [backend, str(backend == "tensorflow")]
@@ -68,13 +71,6 @@ class TestImport:
                 "os.dup = os.dup2 = refuse\n"
                 "import aelib\nprint('ok')")
         assert python(code, HERE, tmp_path).stdout.strip() == "ok"
-
-    def test_a_users_backend_choice_is_kept(self, tmp_path):
-        for backend in (b for b in BACKENDS if installed(b)):
-            proc = python(f"import sys; sys.path.insert(0, {str(ROOT)!r}); import aelib, keras\n"
-                          "import aelib.cli, aelib.figures, aelib.report\n"
-                          "print(keras.backend.backend())", backend, tmp_path)
-            assert proc.stdout.strip() == backend
 
 
 def _module_imports(path: Path) -> tuple[set[str], set[str]]:
