@@ -25,6 +25,10 @@ rest stays in its module (``aelib.metrics`` for the report's scores,
 
 import importlib
 
+from ._onednn import enable_onednn
+
+enable_onednn()  # before Keras loads TensorFlow: oneDNN's kernels on every x86 CPU
+
 from ._version import __version__
 from .data import load_images, load_mnist, prepare_images
 from .models import Autoencoder, conv_autoencoder, dense_autoencoder

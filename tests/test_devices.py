@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
 import keras
 import pytest
 
 from aelib import devices
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_backend_name_and_version_are_kerass():
@@ -50,3 +58,33 @@ def test_a_recent_gpu_computes_bfloat16(monkeypatch):
         assert devices.native_bfloat16() is True
     finally:
         devices.native_bfloat16.cache_clear()
+
+
+def test_importing_aelib_first_switches_onednn_on(tmp_path):
+    """Nobody chose: aelib, imported before TensorFlow, asks for oneDNN's kernels."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("aelib sets the switch on x86-64 only")
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    code = (f"import os, sys; sys.path.insert(0, {str(ROOT)!r}); import aelib\n"
+            "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-1] == "1"
+
+
+def test_onednn_switch_leaves_a_choice_or_a_loaded_tensorflow_alone(monkeypatch):
+    from aelib._onednn import enable_onednn
+
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # the user's choice
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    assert not enable_onednn() and os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
+    monkeypatch.setitem(sys.modules, "tensorflow", object())  # loaded: too late to switch
+    assert not enable_onednn() and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
+    monkeypatch.delitem(sys.modules, "tensorflow")
+    monkeypatch.setattr(platform, "machine", lambda: "aarch64")  # TensorFlow's own choice there
+    assert not enable_onednn() and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    assert enable_onednn() and os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"
