@@ -22,12 +22,19 @@ from pathlib import Path
 import numpy as np
 
 from .data import ENV_VAR, keras_cache_path, load_mnist
-from .devices import backend_version
+from .devices import backend_name, backend_version, cpu_class
 
 EXIT_USAGE = 2
 #: the article's figures and report, made on MNIST; other data never writes here
 ARTICLE_OUT = Path("assets")
 QUICK_OUT = "assets-quick"
+#: where docs/benchmarks.md measured a backend faster than aelib's TensorFlow default
+#: for one of the article's models, by CPU class: said after a figure run
+SHORT_ON_TENSORFLOW = {
+    cls: (f"speed on this CPU class ({name}): the dense model trained faster under "
+          "KERAS_BACKEND=jax in docs/benchmarks.md's runs; the conv model, most of a full "
+          "run's training, trains fastest on TensorFlow, aelib's default")
+    for cls, name in (("avx512", "AVX-512 without AMX"), ("avx2", "AVX2"))}
 
 
 class _Usage(Exception):
@@ -156,6 +163,8 @@ def _table(result, total: float) -> str:
                      f"({info['config']['epochs']} epochs, {info['config']['dtype_policy']}, {how})")
     lines.append(f"data: {result.data_source}; backend: {backend_version()}; "
                  + _split_time(total, result.training_seconds))
+    if backend_name() == "tensorflow" and cpu_class() in SHORT_ON_TENSORFLOW:
+        lines.append(SHORT_ON_TENSORFLOW[cpu_class()])
     return "\n".join(lines)
 
 

@@ -13,7 +13,8 @@ import platform
 
 import keras
 
-__all__ = ["backend_name", "backend_version", "cpu_model", "cpu_flags", "native_bfloat16"]
+__all__ = ["backend_name", "backend_version", "cpu_class", "cpu_model", "cpu_flags",
+           "native_bfloat16"]
 
 #: CPU flags that matter for the article's models: vector width and bfloat16 units
 RELEVANT_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
@@ -84,6 +85,19 @@ def _isa_capped_below_bfloat16() -> bool:
     (``ONEDNN_MAX_CPU_ISA=AVX2``, say), which also emulates an older CPU."""
     cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
     return bool(cap) and cap != "ALL" and "BF16" not in cap and "AMX" not in cap
+
+
+def cpu_class() -> str:
+    """The CPU class speed was measured per (docs/benchmarks.md): ``"amx"``,
+    ``"avx512"`` (AVX-512 without AMX), ``"avx2"`` (also where
+    ``ONEDNN_MAX_CPU_ISA`` caps oneDNN at AVX2), or ``"other"``."""
+    flags = cpu_flags()
+    cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
+    if cap.startswith("AVX2") or (flags & {"avx2"} and not flags & {"avx512f", "amx_tile"}):
+        return "avx2"
+    if "amx_tile" in flags:
+        return "amx"
+    return "avx512" if "avx512f" in flags else "other"
 
 
 @functools.cache

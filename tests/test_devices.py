@@ -88,3 +88,20 @@ def test_onednn_switch_leaves_a_choice_or_a_loaded_tensorflow_alone(monkeypatch)
     assert not enable_onednn() and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
     monkeypatch.setattr(platform, "machine", lambda: "x86_64")
     assert enable_onednn() and os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"
+
+
+@pytest.mark.parametrize("flags, cap, expected", [
+    ({"avx2", "avx512f", "amx_tile", "amx_bf16"}, None, "amx"),
+    ({"avx2", "avx512f", "avx512_bf16"}, None, "avx512"),
+    ({"avx2", "fma"}, None, "avx2"),
+    ({"avx2", "avx512f", "avx512_bf16"}, "AVX2", "avx2"),  # benchmarks/throughput.py's emulation
+    (set(), None, "other"),
+])
+def test_cpu_class(monkeypatch, flags, cap, expected):
+    monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    if cap is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert devices.cpu_class() == expected
