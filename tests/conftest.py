@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -41,6 +42,7 @@ if "--xla_backend_optimization_level" not in _XLA_FLAGS:
     os.environ["XLA_FLAGS"] = f"{_XLA_FLAGS} --xla_backend_optimization_level=0".strip()
 
 import aelib  # noqa: E402
+import keras  # loaded by aelib, after the settings above
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,3 +115,36 @@ def quick_run(tmp_path_factory, worker_id):
             assert proc.returncode == 0, proc.stderr
             log.write_text(proc.stdout)
     return out, cache, log.read_text()
+
+
+# -- streams of image batches, for train and batches.with_targets ----------------
+class ImageBatches(keras.utils.PyDataset):
+    """A PyDataset of image batches, the way a reader's loader from disk would give them."""
+
+    def __init__(self, x, batch_size):
+        super().__init__()
+        self.x, self.batch_size = x, batch_size
+
+    def __len__(self):
+        return len(self.x) // self.batch_size
+
+    def __getitem__(self, i):
+        return self.x[i * self.batch_size : (i + 1) * self.batch_size]
+
+
+def streams(x, batch_size):
+    """The same batches, in the same order, as each kind of stream train takes."""
+    import tensorflow as tf
+
+    def forever():
+        while True:
+            yield from (x[i : i + batch_size] for i in range(0, len(x), batch_size))
+
+    kinds = {"tf.data": (tf.data.Dataset.from_tensor_slices(x).batch(batch_size), {}),
+             "PyDataset": (ImageBatches(x, batch_size), {}),
+             "generator": (forever(), {"steps_per_epoch": len(x) // batch_size})}
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        kinds["DataLoader"] = (torch.utils.data.DataLoader(torch.from_numpy(x), batch_size), {})
+    return kinds

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
 import aelib
 from aelib.batches import _numpy_batches, _tf_batches  # the two pipelines, on purpose
+from conftest import streams
 
 
 class TestBatches:
@@ -117,3 +119,27 @@ class TestNoisyTraining:
         with pytest.raises(ValueError, match=r"noise must be a number in \[0, inf\), got -1"):
             aelib.train(ae, sample.x_train[:200], epochs=1, batch_size=100, noise=-1)
         assert getattr(ae.model, "optimizer", None) is None  # nothing was compiled
+
+
+@pytest.mark.backends  # also run under JAX and PyTorch in CI
+class TestWithTargets:
+    def test_a_denoisers_stream_pairs_noisy_inputs_with_the_clean_images(self, sample):
+        """Fresh noise for every batch, a new draw in the next epoch; the targets stay clean."""
+        x = sample.x_train[:200]
+        for kind, (stream, extra) in streams(x, 100).items():
+            data, steps, _ = aelib.batches.with_targets(stream, (28, 28, 1), epochs=2, noise=0.4,
+                                                        seed=0, **extra)
+            assert steps == 2, kind
+            if isinstance(data, keras.utils.PyDataset):
+                epochs = [[data[0], data[1]], (data.on_epoch_end(), [data[0]])[1]]
+            elif hasattr(data, "element_spec"):  # tf.data: read it once per epoch
+                epochs = [list(data.take(2)), list(data.take(1))]
+            else:  # one iterator over both epochs
+                epochs = [[next(data), next(data)], [next(data)]]
+            (a, x0), (b, _), (c, x2) = ([np.asarray(t) for t in pair] for pair in (*epochs[0], *epochs[1]))
+            np.testing.assert_array_equal(x0, x[:100], err_msg=kind)
+            np.testing.assert_array_equal(x2, x[:100], err_msg=kind)
+            for noisy in (a, b, c):
+                assert noisy.min() >= 0 and noisy.max() <= 1, kind
+            assert np.abs(a - x0).mean() > 0.1, kind  # noise of std 0.4, clipped
+            assert not np.allclose(a, c), kind  # the same images, fresh noise next epoch

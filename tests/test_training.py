@@ -16,6 +16,8 @@ import pytest
 
 import aelib
 
+from conftest import ImageBatches, streams
+
 
 
 def saturated_share(ae, x) -> float:
@@ -275,38 +277,6 @@ def test_train_runs_data_parallel_on_two_devices(tmp_path):
     np.testing.assert_allclose(np.array(parallel["frames"], float), np.array(one["frames"], float), atol=2)
 
 
-class _Batches(keras.utils.PyDataset):
-    """A PyDataset of image batches, the way a reader's loader from disk would give them."""
-
-    def __init__(self, x, batch_size):
-        super().__init__()
-        self.x, self.batch_size = x, batch_size
-
-    def __len__(self):
-        return len(self.x) // self.batch_size
-
-    def __getitem__(self, i):
-        return self.x[i * self.batch_size : (i + 1) * self.batch_size]
-
-
-def _streams(x, batch_size):
-    """The same batches, in the same order, as each kind of stream train takes."""
-    import tensorflow as tf
-
-    def forever():
-        while True:
-            yield from (x[i : i + batch_size] for i in range(0, len(x), batch_size))
-
-    kinds = {"tf.data": (tf.data.Dataset.from_tensor_slices(x).batch(batch_size), {}),
-             "PyDataset": (_Batches(x, batch_size), {}),
-             "generator": (forever(), {"steps_per_epoch": len(x) // batch_size})}
-    if importlib.util.find_spec("torch") is not None:
-        import torch
-
-        kinds["DataLoader"] = (torch.utils.data.DataLoader(torch.from_numpy(x), batch_size), {})
-    return kinds
-
-
 @pytest.mark.backends  # also run under JAX and PyTorch in CI
 class TestStreams:
     def test_every_kind_of_stream_trains_alike(self, sample):
@@ -314,9 +284,9 @@ class TestStreams:
         same batches give the same losses, with the recorder and validation data."""
         x = sample.x_train[:500]
         histories = {}
-        streams = _streams(x, 100)
-        streams.pop("generator")  # an iterable like the DataLoader: the same code
-        for kind, (stream, extra) in streams.items():
+        kinds = streams(x, 100)
+        kinds.pop("generator")  # an iterable like the DataLoader: the same code
+        for kind, (stream, extra) in kinds.items():
             ae = aelib.dense_autoencoder(seed=0)
             recorder = aelib.ReconstructionRecorder(x[:4], per_epoch=2)
             history = aelib.train(ae, stream, epochs=2, seed=0, snapshots=recorder,
@@ -328,27 +298,6 @@ class TestStreams:
         for kind, history in histories.items():
             for key in ("loss", "val_loss"):
                 np.testing.assert_allclose(history[key], first[key], rtol=1e-5, err_msg=kind)
-
-    def test_a_denoisers_stream_pairs_noisy_inputs_with_the_clean_images(self, sample):
-        """Fresh noise for every batch, a new draw in the next epoch; the targets stay clean."""
-        x = sample.x_train[:200]
-        for kind, (stream, extra) in _streams(x, 100).items():
-            data, steps, _ = aelib.batches.with_targets(stream, (28, 28, 1), epochs=2, noise=0.4,
-                                                        seed=0, **extra)
-            assert steps == 2, kind
-            if isinstance(data, keras.utils.PyDataset):
-                epochs = [[data[0], data[1]], (data.on_epoch_end(), [data[0]])[1]]
-            elif hasattr(data, "element_spec"):  # tf.data: read it once per epoch
-                epochs = [list(data.take(2)), list(data.take(1))]
-            else:  # one iterator over both epochs
-                epochs = [[next(data), next(data)], [next(data)]]
-            (a, x0), (b, x1), (c, x2) = ([np.asarray(t) for t in pair] for pair in (*epochs[0], *epochs[1]))
-            np.testing.assert_array_equal(x0, x[:100], err_msg=kind)
-            np.testing.assert_array_equal(x2, x[:100], err_msg=kind)
-            for noisy in (a, b, c):
-                assert noisy.min() >= 0 and noisy.max() <= 1, kind
-            assert np.abs(a - x0).mean() > 0.1, kind  # noise of std 0.4, clipped
-            assert not np.allclose(a, c), kind  # the same images, fresh noise next epoch
 
     def test_mean_image_starts_the_output_bias(self, sample):
         x = sample.x_train[:400]
@@ -363,11 +312,11 @@ class TestStreams:
 
 
 @pytest.mark.parametrize("make, extra, error, words", [
-    (lambda x: _Batches(x[:, :20], 100), {}, ValueError, "shape (28, 28, 1)"),
+    (lambda x: ImageBatches(x[:, :20], 100), {}, ValueError, "shape (28, 28, 1)"),
     (lambda x: ((x[:100], 0) for _ in range(2)), {"steps_per_epoch": 2}, TypeError, "images alone"),
     (lambda x: iter(()), {"steps_per_epoch": 2}, ValueError, "empty"),
     (lambda x: (x[:100] for _ in range(2)), {}, ValueError, "steps_per_epoch is needed"),
-    (lambda x: _Batches(x * 255, 100), {}, ValueError, "floats in [0, 1]"),
+    (lambda x: ImageBatches(x * 255, 100), {}, ValueError, "floats in [0, 1]"),
 ])
 def test_a_bad_stream_is_refused_before_training(sample, make, extra, error, words):
     ae = aelib.dense_autoencoder(seed=0)
@@ -379,12 +328,12 @@ def test_a_bad_stream_is_refused_before_training(sample, make, extra, error, wor
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    ({"batch_size": 100}, "batch_size must be None when x is a _Batches"),
+    ({"batch_size": 100}, "batch_size must be None when x is a ImageBatches"),
     ({"mean_image": np.zeros((28, 28))}, "mean_image must have the model's input shape (28, 28, 1)"),
 ])
 def test_stream_arguments_are_checked(sample, kwargs, words):
     with pytest.raises(ValueError, match=re.escape(words)):
-        aelib.train(aelib.dense_autoencoder(seed=0), _Batches(sample.x_train[:200], 100), epochs=1,
+        aelib.train(aelib.dense_autoencoder(seed=0), ImageBatches(sample.x_train[:200], 100), epochs=1,
                     **kwargs)
 
 
