@@ -287,12 +287,14 @@ def _changed(model: keras.Model, execution: dict) -> bool:
     return any(value != "auto" and getattr(model, key) != value for key, value in execution.items())
 
 
-def _check_training(autoencoder, x, batch_size, validation_data, snapshots, recipe,
-                    learning_rate, noise, mean_image):
-    """``train``'s arguments checked up front: ``(x, batch_size, validation_data,
-    noise, mean_image)``."""
+def _check_training(autoencoder, x, batch_size, steps_per_epoch, validation_data, snapshots,
+                    recipe, learning_rate, noise, mean_image):
+    """``train``'s arguments checked up front: ``(x, batch_size, steps_per_epoch,
+    validation_data, noise, mean_image)``."""
     check_autoencoder(autoencoder)
     shape = autoencoder.input_shape
+    if steps_per_epoch is not None:
+        steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
     if is_stream(x):
         if batch_size is not None:
             raise ValueError(f"batch_size must be None when x is a {type(x).__name__} (the "
@@ -302,6 +304,9 @@ def _check_training(autoencoder, x, batch_size, validation_data, snapshots, reci
         if batch_size is None:
             raise ValueError("batch_size is needed when x is an array, got None")
         batch_size = check_positive_int(batch_size, "batch_size")
+        if steps_per_epoch is not None:
+            raise ValueError(f"steps_per_epoch is for a stream x; an array's follow from "
+                             f"batch_size, got steps_per_epoch={steps_per_epoch!r}")
     if validation_data is not None:
         validation_data = check_images(validation_data, "validation_data", shape=shape)
     if snapshots is not None:
@@ -318,7 +323,7 @@ def _check_training(autoencoder, x, batch_size, validation_data, snapshots, reci
                              f"got {describe(mean_image)}")
         mean_image = check_images(np.asarray(mean_image)[None], "mean_image")[0]
     noise = 0.0 if noise is None else check_number(noise, "noise", 0.0)
-    return x, batch_size, validation_data, noise, mean_image
+    return x, batch_size, steps_per_epoch, validation_data, noise, mean_image
 
 
 def _start(autoencoder: Autoencoder, recipe: str, learning_rate, total_steps: int,
@@ -358,22 +363,18 @@ def train(
 ) -> keras.callbacks.History:
     """Train an autoencoder to reconstruct ``x``: the recipe, then ``compile`` and ``fit``.
 
-    On a fresh model the recipe starts it (``"aelib"``: the decoder's output
-    bias at the mean image, Adam with a cosine decay from
-    ``PEAK_LEARNING_RATE``; ``"article"``: Adam's defaults); later calls go on
-    with the same optimizer and its state. Each call runs several training
-    steps per execution (chosen so that epochs and the recorder's frames fall
-    on execution boundaries; one under PyTorch) and XLA where it is faster
-    (:func:`jit_compile`). Arrays are fed by :func:`aelib.batches.batches`;
-    a stream goes to ``fit`` as it is, paired with its targets.
+    A fresh model starts by the recipe (``"aelib"``: the output bias at the mean
+    image, Adam with a cosine decay from ``PEAK_LEARNING_RATE``; ``"article"``:
+    Adam's defaults); later calls keep its optimizer and state. Several steps run
+    per execution (one under PyTorch), with XLA where faster (:func:`jit_compile`).
+    Arrays are fed by :func:`aelib.batches.batches`; streams go to ``fit`` as they are.
 
     Args:
         autoencoder: from :func:`dense_autoencoder` or :func:`conv_autoencoder`.
         x: ``(N, H, W, C)`` float32 in [0, 1], the model's input shape; or a
             stream of such batches (``tf.data.Dataset``, ``keras.utils.PyDataset``,
             PyTorch ``DataLoader``...): see :func:`aelib.batches.with_targets`.
-        epochs: an integer >= 1.
-        batch_size: images per batch of an array ``x``; ``None`` for a stream.
+        epochs, batch_size: integers >= 1 (``batch_size=None`` for a stream: it batches itself).
         steps_per_epoch: batches per epoch of a stream with no length.
         mean_image: ``(H, W, C)``: starts the output bias (default: the mean of
             ``x``, or of a stream's first 1,000 images).
@@ -382,45 +383,27 @@ def train(
         seed: makes the run repeatable (the batches' order; build the model with it too).
         recipe: ``"aelib"`` (default) or ``"article"`` (Adam's defaults, no bias).
         learning_rate: Adam's (peak) learning rate; the recipe's by default.
-        noise: train a denoising autoencoder: the inputs get Gaussian noise
-            of this standard deviation (clipped to [0, 1], fresh every batch,
-            seeded by ``seed``) and the targets are the clean ``x``. ``None``
-            or 0: plain reconstruction. ``validation_data`` stays clean.
-        callbacks: more Keras callbacks.
-        backup_dir: a folder for ``keras.callbacks.BackupAndRestore``: a run
-            killed there resumes after its last finished epoch (with an
-            array ``x``, on the same batches and noise); it is removed when
-            training ends.
-        verbose: passed to ``model.fit``.
+        noise: train a denoiser: the inputs get Gaussian noise of this standard
+            deviation (clipped to [0, 1], fresh every batch, seeded by ``seed``),
+            the targets stay the clean ``x``, as does ``validation_data``.
+        callbacks, verbose: more Keras callbacks; ``fit``'s verbosity.
+        backup_dir: a folder for ``keras.callbacks.BackupAndRestore``: a killed
+            run resumes after its last finished epoch (an array ``x`` on the
+            same batches and noise); it is removed when training ends.
 
     Returns:
-        The run's ``keras.callbacks.History`` (``history.history["loss"]`` per
-        epoch, a resumed run's earlier epochs included).
-
-    Example:
-        >>> data = load_mnist(source="sample")  # doctest: +SKIP
-        >>> ae = dense_autoencoder(seed=0)  # doctest: +SKIP
-        >>> history = train(ae, data.x_train, epochs=2, batch_size=200, seed=0)  # doctest: +SKIP
+        The ``keras.callbacks.History`` (a resumed run's earlier epochs included).
     """
-    x, batch_size, validation_data, noise, mean_image = _check_training(
-        autoencoder, x, batch_size, validation_data, snapshots, recipe, learning_rate, noise,
-        mean_image)
-    epochs = check_positive_int(epochs, "epochs")
-    if steps_per_epoch is not None:
-        steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
-    seed = check_seed(seed)
+    x, batch_size, steps_per_epoch, validation_data, noise, mean_image = _check_training(
+        autoencoder, x, batch_size, steps_per_epoch, validation_data, snapshots, recipe,
+        learning_rate, noise, mean_image)
+    epochs, seed = check_positive_int(epochs, "epochs"), check_seed(seed)
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    if is_stream(x):
-        data, steps, first = with_targets(x, autoencoder.input_shape, epochs=epochs,
-                                          steps_per_epoch=steps_per_epoch, noise=noise, seed=seed)
-    elif steps_per_epoch is not None:
-        raise ValueError(f"steps_per_epoch is for a stream x; an array's follow from batch_size, "
-                         f"got steps_per_epoch={steps_per_epoch!r}")
-    else:
-        data, steps, first = None, math.ceil(len(x) / batch_size), x
-    marks = snapshots.frame_steps(steps) if snapshots is not None else []
-    model = autoencoder.model
+    data, steps, first = (with_targets(x, autoencoder.input_shape, epochs=epochs, noise=noise,
+                                       seed=seed, steps_per_epoch=steps_per_epoch)
+                          if is_stream(x) else (None, math.ceil(len(x) / batch_size), x))
+    marks, model = snapshots.frame_steps(steps) if snapshots is not None else [], autoencoder.model
     _start(autoencoder, recipe, learning_rate, epochs * steps,
            first.mean(axis=0, dtype=np.float64) if mean_image is None else mean_image,
            {"steps_per_execution": _steps_per_execution(steps, marks),
