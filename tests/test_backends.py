@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -65,12 +66,16 @@ class TestImport:
                       backend, tmp_path)
         assert proc.stdout.split() == [backend, str(backend == "tensorflow")]
 
-    def test_leaves_file_descriptors_alone(self, tmp_path):
+    def test_leaves_file_descriptors_alone_and_switches_onednn_on(self, tmp_path, monkeypatch):
+        """Imported first, where nobody chose, aelib asks TensorFlow for oneDNN's kernels
+        (on x86-64; tests/test_devices.py checks when it must not)."""
+        monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)  # python() copies os.environ
         code = (f"import os, sys; sys.path.insert(0, {str(ROOT)!r})\n"
                 "def refuse(*args): raise AssertionError('aelib touched a file descriptor')\n"
                 "os.dup = os.dup2 = refuse\n"
-                "import aelib\nprint('ok')")
-        assert python(code, HERE, tmp_path).stdout.strip() == "ok"
+                "import aelib\nprint('ok', os.environ.get('TF_ENABLE_ONEDNN_OPTS'))")
+        x86 = platform.machine().lower() in ("x86_64", "amd64")
+        assert python(code, HERE, tmp_path).stdout.split() == ["ok", "1" if x86 else "None"]
 
 
 def _module_imports(path: Path) -> tuple[set[str], set[str]]:

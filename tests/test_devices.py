@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import sys
-from pathlib import Path
 
 import keras
 import pytest
 
 from aelib import devices
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_backend_name_and_version_are_kerass():
@@ -58,19 +55,6 @@ def test_a_recent_gpu_computes_bfloat16(monkeypatch):
         assert devices.native_bfloat16() is True
     finally:
         devices.native_bfloat16.cache_clear()
-
-
-def test_importing_aelib_first_switches_onednn_on(tmp_path):
-    """Nobody chose: aelib, imported before TensorFlow, asks for oneDNN's kernels."""
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        pytest.skip("aelib sets the switch on x86-64 only")
-    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
-    code = (f"import os, sys; sys.path.insert(0, {str(ROOT)!r}); import aelib\n"
-            "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))")
-    proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split()[-1] == "1"
 
 
 def test_onednn_switch_leaves_a_choice_or_a_loaded_tensorflow_alone(monkeypatch):
