@@ -12,7 +12,6 @@ import pytest
 from aelib import devices
 
 
-
 def test_backend_name_and_version_are_kerass():
     assert devices.backend_name() == keras.backend.backend()
     name, version = devices.backend_version().split()
