@@ -48,7 +48,7 @@ from .saving import as_autoencoder, read_keras_file
 from .training import ReconstructionRecorder, evaluate, spaced_steps, train
 from .vae import variational_autoencoder
 
-__all__ = ["MODELS", "ModelSpec", "Run", "TrainedModel", "describe_data"]
+__all__ = ["MODELS", "ModelSpec", "Run", "TrainedModel"]
 
 
 @dataclass(frozen=True)
@@ -118,15 +118,6 @@ class TrainedModel:
     autoencoder: Autoencoder
     frames: list[np.ndarray]
     info: dict
-
-
-def describe_data(data: Dataset) -> str:
-    """``full MNIST (60,000 train, of which the autoencoders fit 55,000 and hold out
-    5,000 for validation / 10,000 test)``, or the sample's equivalent."""
-    what = "the embedded MNIST sample" if data.is_sample else "full MNIST"
-    fit, valid = data.split_validation()
-    return (f"{what} ({len(data.x_train):,} train, of which the autoencoders fit {len(fit):,} "
-            f"and hold out {len(valid):,} for validation / {len(data.x_test):,} test)")
 
 
 class _Miss(Exception):
