@@ -472,7 +472,8 @@ def decoded_frame(ae, images: np.ndarray, n_rows: int, n_cols: int) -> np.ndarra
 
 class TestInterpolation:
     @pytest.fixture(scope="class")
-    def keyframes(self, sample):
+    @classmethod
+    def keyframes(cls, sample):
         return sample.x_test[:84].reshape(4, 21, 28, 28, 1)
 
     def test_frame_count_and_shape(self, ae, keyframes):

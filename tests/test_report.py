@@ -119,7 +119,8 @@ class TestMeasurements:
     """Each column is the metric of aelib.metrics applied to what the model gives."""
 
     @pytest.fixture(scope="class")
-    def run(self, quick_report):
+    @classmethod
+    def run(cls, quick_report):
         return Run(aelib.load_mnist(source="sample"), quick=True, cache_dir=quick_report[1])
 
     @pytest.mark.parametrize("kind", ["dense", "dense_vae"])
@@ -172,7 +173,8 @@ class TestOtherData:
     """Data that is not MNIST (Fashion-MNIST, say): no digit classifier, its columns left out."""
 
     @pytest.fixture(scope="class")
-    def run(self, tmp_path_factory):
+    @classmethod
+    def run(cls, tmp_path_factory):
         path = other_data_file(tmp_path_factory.mktemp("other") / "fashion.npz", 120, 60)
         run = Run(aelib.load_mnist(path))
         run.models["dense"] = TrainedModel(aelib.dense_autoencoder(seed=0), [], {})  # untrained

@@ -214,7 +214,8 @@ class TestRecorder:
 @pytest.mark.backends
 class TestReconstructionErrors:
     @pytest.fixture(scope="class")
-    def ae(self):
+    @classmethod
+    def ae(cls):
         return aelib.conv_autoencoder(seed=0)
 
     def test_per_image_and_their_mean_is_evaluate(self, ae, digits):
