@@ -99,23 +99,31 @@ def remove_stale_temporaries(folder: str | os.PathLike, stem: str | None = None)
 
 
 @contextlib.contextmanager
-def folder_lock(folder: str | os.PathLike, *, shared: bool = False) -> Iterator[None]:
-    """Hold an advisory lock on ``folder`` (``flock`` on the folder itself, no
-    lock file): exclusive to write a set of files that belong together, shared
-    to read them. Best effort: where the folder cannot be opened or locked
-    (missing, Windows, some network file systems) it locks nothing."""
+def _folder_descriptor(folder: str | os.PathLike) -> Iterator[int | None]:
+    """An open descriptor of ``folder`` to ``flock`` (closing it releases the
+    lock); ``None`` where it cannot be opened or there is no ``flock``."""
     fd = None
     if fcntl is not None:
         with contextlib.suppress(OSError):
             fd = os.open(folder, os.O_RDONLY)
     try:
+        yield fd
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike, *, shared: bool = False) -> Iterator[None]:
+    """Hold an advisory lock on ``folder`` (``flock`` on the folder itself, no
+    lock file): exclusive to write a set of files that belong together, shared
+    to read them. Best effort: where the folder cannot be opened or locked
+    (missing, Windows, some network file systems) it locks nothing."""
+    with _folder_descriptor(folder) as fd:
         if fd is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
-    finally:
-        if fd is not None:
-            os.close(fd)  # closing the descriptor releases the lock
 
 
 @contextlib.contextmanager
@@ -125,23 +133,16 @@ def claim_folder(folder: str | os.PathLike) -> Iterator[bool]:
     for :func:`folder_lock`) counts as held. Raises ``OSError`` where it
     cannot be made."""
     os.makedirs(folder, exist_ok=True)
-    fd = None
-    if fcntl is not None:
-        with contextlib.suppress(OSError):
-            fd = os.open(folder, os.O_RDONLY)
-    try:
-        try:
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            held = True
-        except BlockingIOError:  # another process holds it
-            held = False
-        except OSError:
-            held = True
-        yield held
-    finally:
+    with _folder_descriptor(folder) as fd:
+        held = True
         if fd is not None:
-            os.close(fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # another process holds it
+                held = False
+            except OSError:  # cannot be locked here: best effort, as folder_lock
+                pass
+        yield held
 
 
 def backend_neutral(config):

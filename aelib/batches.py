@@ -88,10 +88,9 @@ def _numpy_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise
                    first_epoch: int = 0):
     for epoch in range(first_epoch, epochs):
         order = epoch_order(len(x), seed, epoch)
-        rng = np.random.default_rng([seed, epoch, _NOISE_STREAM]) if noise else None
-        for start in range(0, len(x), batch_size):
-            batch = x[order[start : start + batch_size]]
-            yield (_noisy(batch, noise, rng) if noise else batch), batch
+        starts = range(0, len(x), batch_size)
+        yield from _pairs((x[order[start : start + batch_size]] for start in starts), noise,
+                          np.random.default_rng([seed, epoch, _NOISE_STREAM]))
 
 
 def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise: float = 0.0,

@@ -163,8 +163,8 @@ def _table(result, total: float) -> str:
                      f"({info['config']['epochs']} epochs, {info['config']['dtype_policy']}, {how})")
     lines.append(f"data: {result.data_source}; backend: {backend_version()}; "
                  + _split_time(total, result.training_seconds))
-    if backend_name() == "tensorflow" and cpu_class() in SHORT_ON_TENSORFLOW:
-        lines.append(SHORT_ON_TENSORFLOW[cpu_class()])
+    if backend_name() == "tensorflow" and (short := SHORT_ON_TENSORFLOW.get(cpu_class())):
+        lines.append(short)
     return "\n".join(lines)
 
 

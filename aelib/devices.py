@@ -80,10 +80,15 @@ def _gpu_capability() -> tuple[int, int] | None:
     return None
 
 
+def _onednn_cap() -> str:
+    """``ONEDNN_MAX_CPU_ISA`` (or its old name ``DNNL_MAX_CPU_ISA``), upper case; ``""``: none."""
+    return (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
+
+
 def _isa_capped_below_bfloat16() -> bool:
     """Whether oneDNN is told to stay below the bfloat16 instructions
     (``ONEDNN_MAX_CPU_ISA=AVX2``, say), which also emulates an older CPU."""
-    cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
+    cap = _onednn_cap()
     return bool(cap) and cap != "ALL" and "BF16" not in cap and "AMX" not in cap
 
 
@@ -92,8 +97,7 @@ def cpu_class() -> str:
     ``"avx512"`` (AVX-512 without AMX), ``"avx2"`` (also where
     ``ONEDNN_MAX_CPU_ISA`` caps oneDNN at AVX2), or ``"other"``."""
     flags = cpu_flags()
-    cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
-    if cap.startswith("AVX2") or (flags & {"avx2"} and not flags & {"avx512f", "amx_tile"}):
+    if _onednn_cap().startswith("AVX2") or (flags & {"avx2"} and not flags & {"avx512f", "amx_tile"}):
         return "avx2"
     if "amx_tile" in flags:
         return "amx"

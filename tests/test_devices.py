@@ -23,6 +23,16 @@ def test_cpu_model_and_flags_come_from_the_machine():
     assert isinstance(devices.cpu_flags(), set)
 
 
+def a_cpu(monkeypatch, flags: set[str], cap: str | None) -> None:
+    """This machine as a CPU with ``flags``, oneDNN capped at ``cap`` (``None``: not capped)."""
+    monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    if cap is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+
+
 @pytest.mark.parametrize("flags, cap, expected", [
     ({"avx2", "avx512f", "avx512_bf16"}, None, True),
     ({"avx2", "amx_bf16", "amx_tile"}, None, True),
@@ -32,13 +42,8 @@ def test_cpu_model_and_flags_come_from_the_machine():
     ({"avx2", "avx512_bf16"}, "ALL", True),
 ])
 def test_native_bfloat16_follows_the_flags_and_the_onednn_cap(monkeypatch, flags, cap, expected):
-    monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
+    a_cpu(monkeypatch, flags, cap)
     monkeypatch.setattr(devices, "_gpu_capability", lambda: None)
-    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
-    if cap is None:
-        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    else:
-        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
     devices.native_bfloat16.cache_clear()
     try:
         assert devices.native_bfloat16() is expected
@@ -81,10 +86,5 @@ def test_onednn_switch_leaves_a_choice_or_a_loaded_tensorflow_alone(monkeypatch)
     (set(), None, "other"),
 ])
 def test_cpu_class(monkeypatch, flags, cap, expected):
-    monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
-    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
-    if cap is None:
-        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    else:
-        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    a_cpu(monkeypatch, flags, cap)
     assert devices.cpu_class() == expected
