@@ -46,6 +46,19 @@ import keras  # loaded by aelib, after the settings above
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: the test files that take longest, in the order the two workers start them. A
+#: worker runs a whole file at a time (``--dist loadfile``) in collection order
+#: (``--no-loadscope-reorder``), so the run ends soon after its longest file only
+#: if that file starts first; the quick figure run (``quick_run``) comes second,
+#: before the files that wait for it.
+LONGEST_FIRST = ("test_notebook.py", "test_figures.py", "test_saving.py", "test_training.py",
+                 "test_reliability.py", "test_vae.py", "test_report.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
 
 def full_mnist_path() -> Path | None:
     """The full MNIST: $AELIB_MNIST, else ../shared/data/mnist.npz beside the repo."""

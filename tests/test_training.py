@@ -236,23 +236,27 @@ class TestReconstructionErrors:
 
 
 SEVERAL_DEVICES = """
-import json, os, sys
+import json, os
 os.environ["XLA_FLAGS"] += " --xla_force_host_platform_device_count=2"
 import keras, numpy as np
 import aelib
 
-if sys.argv[1] == "data_parallel":
-    keras.distribution.set_distribution(keras.distribution.DataParallel())
 data = aelib.load_mnist(source="sample")
-ae = aelib.dense_autoencoder(seed=0)
-recorder = aelib.ReconstructionRecorder(data.x_test[:4], per_epoch=2)
-batches = []
-count = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: batches.append(batch))
-history = aelib.train(ae, data.x_train[:2000], epochs=2, batch_size=200, seed=0, verbose=0,
-                      snapshots=recorder, validation_data=data.x_test[:400], callbacks=[count])
-kernel = ae.model.trainable_variables[0].value
-print(json.dumps({"history": history.history, "batches": len(batches), "frames": [f.tolist() for f in recorder.frames],
-                  "devices": len(kernel.sharding.device_set), "n_devices": len(keras.distribution.list_devices())}))
+runs = {}
+for mode, distribution in (("one_device", None), ("data_parallel", keras.distribution.DataParallel())):
+    keras.distribution.set_distribution(distribution)
+    ae = aelib.dense_autoencoder(seed=0)
+    recorder = aelib.ReconstructionRecorder(data.x_test[:4], per_epoch=2)
+    batches = []
+    count = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: batches.append(batch))
+    history = aelib.train(ae, data.x_train[:2000], epochs=2, batch_size=200, seed=0, verbose=0,
+                          snapshots=recorder, validation_data=data.x_test[:400], callbacks=[count])
+    kernel = ae.model.trainable_variables[0].value
+    runs[mode] = {"history": history.history, "batches": len(batches),
+                  "frames": [f.tolist() for f in recorder.frames],
+                  "devices": len(kernel.sharding.device_set),
+                  "n_devices": len(keras.distribution.list_devices())}
+print(json.dumps(runs))
 """
 
 
@@ -261,13 +265,11 @@ def test_train_runs_data_parallel_on_two_devices(tmp_path):
     """keras.distribution.DataParallel over two simulated CPU devices under JAX: batch_size
     is the global batch (each device takes half), the weights sit on both devices, and the
     loss curve, validation loss and recorder frames are one device's within float32 rounding."""
-    runs = {}
-    for mode in ("one_device", "data_parallel"):
-        env = dict(os.environ, KERAS_BACKEND="jax", XLA_FLAGS=os.environ.get("XLA_FLAGS", ""))
-        proc = subprocess.run([sys.executable, "-c", SEVERAL_DEVICES, mode], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        runs[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+    env = dict(os.environ, KERAS_BACKEND="jax", XLA_FLAGS=os.environ.get("XLA_FLAGS", ""))
+    proc = subprocess.run([sys.executable, "-c", SEVERAL_DEVICES], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = json.loads(proc.stdout.strip().splitlines()[-1])
     one, parallel = runs["one_device"], runs["data_parallel"]
     assert one["n_devices"] == parallel["n_devices"] == 2
     assert (one["devices"], parallel["devices"]) == (1, 2)  # replicated weights: on both devices
