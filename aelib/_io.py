@@ -1,11 +1,8 @@
-"""Atomic file writes: a temporary file beside the target, renamed into place;
-and ``.keras`` files that name only backend-neutral classes.
+"""Atomic file writes (a temporary file beside the target, renamed into place),
+folder locks, and ``.keras`` files that name only backend-neutral classes.
 
-A crash or Ctrl-C while writing leaves the old file (or none), never half of a
-new one. A run killed outright (``kill -9``) can leave its hidden temporary
-file behind (``.STEM.PID-RANDOM.tmpSUFFIX``); the next write of the same file
-(:func:`atomic_path`) and :func:`remove_stale_temporaries` clear those of dead
-processes, and never touch those of a process still writing.
+A crash or Ctrl-C while writing leaves the old file (or none), never half of a new
+one. The hidden temporaries a killed run leaves are cleared once their process is gone.
 """
 
 from __future__ import annotations
@@ -27,20 +24,17 @@ except ImportError:  # pragma: no cover - Windows
 
 #: ``.STEM.PID-RANDOM.tmpSUFFIX``: the temporaries :func:`atomic_path` makes
 _TEMPORARY = re.compile(r"^\.(?P<stem>.+)\.(?P<pid>\d+)-[A-Za-z0-9_]+\.tmp(\.[^/]*)?$")
-#: a backend's own optimizer class, as Keras records it in a saved file's config
-#: (``keras.src.backend.torch.optimizers.torch_adam``)
+#: a backend's own optimizer class in a saved config (``keras.src.backend.torch.optimizers...``)
 _BACKEND_OPTIMIZER = re.compile(r"^keras\.src\.backend\.\w+\.optimizers\.")
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces ``path``.
+    """Yield a temporary path to write; on success it replaces ``path``, on error it is removed.
 
-    The temporary file sits in the target's folder (so the rename is atomic),
-    is hidden (starts with ``.``), names the writing process, and keeps the
-    target's suffix (so writers that pick a format from it still do). On any
-    error it is removed. Temporaries of the same target that a killed run
-    left behind are removed first.
+    It is hidden, beside the target (so the rename is atomic), names the writing
+    process and keeps the target's suffix (writers pick a format from it). Those
+    of the same target that a killed run left are removed first.
     """
     path = Path(path)
     remove_stale_temporaries(path.parent, stem=path.stem)
@@ -75,12 +69,10 @@ def is_temporary(name: str) -> bool:
 
 
 def remove_stale_temporaries(folder: str | os.PathLike, stem: str | None = None) -> list[Path]:
-    """Delete the temporaries :func:`atomic_path` left in ``folder`` (those of
-    target ``STEM.*`` only, given ``stem``) when their writer was killed.
+    """Delete the temporaries :func:`atomic_path` left in ``folder`` (of target
+    ``STEM.*`` only, given ``stem``) whose writer is gone; return their paths.
 
-    Files of live processes (a run writing now) stay. Never raises: a folder
-    that is missing, unreadable or read-only just keeps what it holds.
-    Returns the removed paths.
+    Never raises: a folder that is missing, unreadable or read-only keeps what it holds.
     """
     removed = []
     try:
@@ -100,8 +92,7 @@ def remove_stale_temporaries(folder: str | os.PathLike, stem: str | None = None)
 
 @contextlib.contextmanager
 def _folder_descriptor(folder: str | os.PathLike) -> Iterator[int | None]:
-    """An open descriptor of ``folder`` to ``flock`` (closing it releases the
-    lock); ``None`` where it cannot be opened or there is no ``flock``."""
+    """An open descriptor of ``folder`` to ``flock``, or ``None`` where that cannot be."""
     fd = None
     if fcntl is not None:
         with contextlib.suppress(OSError):
@@ -115,10 +106,9 @@ def _folder_descriptor(folder: str | os.PathLike) -> Iterator[int | None]:
 
 @contextlib.contextmanager
 def folder_lock(folder: str | os.PathLike, *, shared: bool = False) -> Iterator[None]:
-    """Hold an advisory lock on ``folder`` (``flock`` on the folder itself, no
-    lock file): exclusive to write a set of files that belong together, shared
-    to read them. Best effort: where the folder cannot be opened or locked
-    (missing, Windows, some network file systems) it locks nothing."""
+    """Hold an advisory ``flock`` on ``folder`` itself: exclusive to write files that
+    belong together, shared to read them. Where the folder cannot be opened or
+    locked (missing, Windows, some network file systems) it locks nothing."""
     with _folder_descriptor(folder) as fd:
         if fd is not None:
             with contextlib.suppress(OSError):
@@ -128,10 +118,9 @@ def folder_lock(folder: str | os.PathLike, *, shared: bool = False) -> Iterator[
 
 @contextlib.contextmanager
 def claim_folder(folder: str | os.PathLike) -> Iterator[bool]:
-    """Make ``folder`` and try to hold it alone (``flock``, without waiting):
-    yield whether this process has it. A folder that cannot be locked (as
-    for :func:`folder_lock`) counts as held. Raises ``OSError`` where it
-    cannot be made."""
+    """Make ``folder`` and try to hold it alone without waiting: yield whether this
+    process has it (one that cannot be locked counts as held). ``OSError`` where
+    it cannot be made."""
     os.makedirs(folder, exist_ok=True)
     with _folder_descriptor(folder) as fd:
         held = True
@@ -146,13 +135,10 @@ def claim_folder(folder: str | os.PathLike) -> Iterator[bool]:
 
 
 def backend_neutral(config):
-    """A saved model's config (``config.json`` of a ``.keras`` file, parsed) with
-    every backend's own optimizer class named as the public ``keras.optimizers``
-    one, and Keras's defaults for how to run it (``jit_compile="auto"``, one
-    step per execution), which the loading backend resolves for itself.
-
-    Under PyTorch, ``model.save`` records PyTorch's subclass of ``Adam``;
-    loading that elsewhere would import PyTorch (and crash TensorFlow).
+    """A ``.keras`` file's parsed ``config.json`` with every backend's own optimizer
+    class named as the public ``keras.optimizers`` one (loading PyTorch's ``Adam``
+    elsewhere would import PyTorch), and Keras's defaults for how to run it
+    (``jit_compile="auto"``, one step per execution).
     """
     if isinstance(config, list):
         return [backend_neutral(item) for item in config]
@@ -168,10 +154,9 @@ def backend_neutral(config):
 
 
 def make_backend_neutral(path: str | os.PathLike, out: str | os.PathLike | None = None) -> bool:
-    """Write the ``.keras`` archive at ``path`` with a :func:`backend_neutral`
-    config to ``out`` (default: ``path`` itself, rewritten whole: give it a
-    temporary file, as :func:`save_keras` does); every other member is kept as
-    it was. Returns whether the config changed; if not, nothing is written."""
+    """Write the ``.keras`` archive at ``path`` with a :func:`backend_neutral` config to
+    ``out`` (default: ``path``, rewritten whole, so give it a temporary file).
+    Returns whether the config changed; if not, nothing is written."""
     with zipfile.ZipFile(path) as archive:
         config = json.loads(archive.read("config.json"))
         neutral = backend_neutral(config)
@@ -187,9 +172,8 @@ def make_backend_neutral(path: str | os.PathLike, out: str | os.PathLike | None 
 
 
 def save_keras(model, path: str | os.PathLike) -> None:
-    """``model.save(path)`` through a temporary file, naming only backend-neutral
-    classes (:func:`backend_neutral`), so that any backend loads it without
-    importing the one that saved it."""
+    """``model.save(path)`` atomically, naming only backend-neutral classes
+    (:func:`backend_neutral`): any backend loads it without importing the saver's."""
     with atomic_path(path) as tmp:
         model.save(tmp)
         make_backend_neutral(tmp)

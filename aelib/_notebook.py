@@ -1,10 +1,8 @@
 """Show aelib's figures inline in Jupyter without ``%matplotlib inline``.
 
-aelib builds figures as plain ``matplotlib.figure.Figure`` objects and never
-imports pyplot, so nothing activates IPython's matplotlib integration: a
-figure left as a cell's last expression would print as ``<Figure ...>``.
-Registering the PNG formatter for ``Figure`` is the part of that integration
-aelib needs; it changes nothing outside a Jupyter kernel.
+aelib never imports pyplot, so nothing activates IPython's matplotlib integration
+and a figure would print as ``<Figure ...>``; this registers a PNG formatter for
+``Figure`` instead, in a Jupyter kernel only.
 """
 
 from __future__ import annotations
@@ -13,8 +11,7 @@ import sys
 
 
 def _kernel_shell():
-    """The Jupyter kernel's IPython shell, or ``None`` outside one (a terminal
-    IPython shows windows itself)."""
+    """The Jupyter kernel's IPython shell, or ``None`` outside one."""
     if "IPython" not in sys.modules:
         return None
     from IPython import get_ipython
@@ -34,8 +31,7 @@ def register_figure_display() -> None:
 
 
 def _palette_png(figure) -> bytes:
-    """``figure`` as a 256-colour PNG: about a third of the bytes of a full-colour
-    one, the same picture to the eye, so a saved notebook stays small."""
+    """``figure`` as a 256-colour PNG, the same to the eye, so a saved notebook stays small."""
     import io
 
     from IPython.core.pylabtools import print_figure
@@ -51,10 +47,8 @@ def _palette_png(figure) -> bytes:
 def show_gif(path, scale: float = 3) -> None:
     """Show the animated GIF at ``path`` inline, enlarged ``scale`` times.
 
-    The GIF goes out as an ``image/png`` output: notebook viewers and
-    ``jupyter nbconvert`` have no place for ``image/gif`` (they fall back to
-    text), but all of them show ``image/png`` as an ``<img>``, and the browser
-    reads the GIF inside, animation included.
+    It goes out as ``image/png``: notebook viewers and ``nbconvert`` show that as an
+    ``<img>`` (the browser plays the GIF inside), but fall back to text for ``image/gif``.
     """
     import base64
     from pathlib import Path
@@ -73,9 +67,8 @@ def show_gif(path, scale: float = 3) -> None:
 def setup_notebook():
     """Set up a Jupyter notebook for aelib's tutorial; returns :func:`show_gif`.
 
-    Figures then display as 256-colour PNGs (a saved notebook stays small),
-    and ``show_gif(path, scale=3)`` shows an animated GIF inline. Outside a
-    Jupyter kernel it changes nothing.
+    Figures then display as 256-colour PNGs, and ``show_gif(path, scale=3)`` shows
+    an animated GIF inline. Outside a Jupyter kernel it changes nothing.
 
     Example:
         >>> show_gif = setup_notebook()  # doctest: +SKIP

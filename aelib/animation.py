@@ -37,15 +37,14 @@ def save_gif(frames, path: str | os.PathLike, fps: float = 10.0, loop: int = 0) 
     """Write frames to an animated GIF, atomically.
 
     Args:
-        frames: list of (or array of) ``uint8`` frames, ``(H, W)`` grey or
+        frames: list or array of ``uint8`` frames, ``(H, W)`` grey or
             ``(H, W, 3)`` colour, all the same shape.
         path: the ``.gif`` file to write.
         fps: frames per second.
         loop: how often to play; 0 loops forever.
 
-    GIF stores a run of identical consecutive frames once, shown for the run's
-    combined time (Pillow does this), so reading such a file back gives fewer
-    frames; distinct frames come back one for one and pixel-exact for grey.
+    Pillow stores a run of identical frames once, so reading the file back gives fewer
+    frames; distinct frames come back one for one, pixel-exact for grey.
 
     Example:
         >>> save_gif(recorder.frames, "k_auto0_rec0_low.gif", fps=10)  # doctest: +SKIP
@@ -62,21 +61,11 @@ def save_gif(frames, path: str | os.PathLike, fps: float = 10.0, loop: int = 0) 
 def read_gif(path: str | os.PathLike) -> np.ndarray:
     """Read every frame of a GIF: ``(n, H, W, 3) uint8``.
 
-    Read with Pillow frame by frame, each converted to RGB: Pillow hands back
-    the first frame of a grey GIF as 'L' and later ones as RGB, and imageio's
-    reader trips over some palettes.
+    Each frame is converted to RGB with Pillow, which hands back a grey GIF's first
+    frame as 'L' and later ones as RGB (imageio's reader trips over some palettes).
     """
     with Image.open(path) as image:
         return np.stack([np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(image)])
-
-
-def _check_keyframes(keyframes, per_set: int, shape: tuple[int, ...]) -> np.ndarray:
-    """``(K >= 2, per_set, *shape)`` images in [0, 1], flattened to ``(K * per_set, *shape)``."""
-    keyframes = np.asarray(keyframes)
-    if keyframes.ndim != 5 or keyframes.shape[0] < 2 or keyframes.shape[1:] != (per_set, *shape):
-        expected = f"(K >= 2, n_rows * n_cols = {per_set}, {', '.join(map(str, shape))})"
-        raise ValueError(f"keyframes must have shape {expected}, got {describe(keyframes)}")
-    return check_images(keyframes.reshape(-1, *shape), "keyframes")
 
 
 def interpolation_frames(
@@ -90,13 +79,11 @@ def interpolation_frames(
 ) -> list[np.ndarray]:
     """Frames of a walk through coding space from one set of images to the next.
 
-    Every set of images is encoded; between consecutive sets ``a`` and ``b``
-    the codings ``(1 - t) * c_a + t * c_b`` are decoded for ``steps`` values
-    of ``t`` evenly spaced in ``[0, 1)``, and the last set's decoding ends the
-    walk: ``(K - 1) * steps + 1`` frames. With ``closed=True`` the walk goes on
-    from the last set back to the first and leaves out the final frame (it
-    would repeat the first), so a looping GIF runs without a stutter:
-    ``K * steps`` frames (``k_auto0_inter.gif``: 5 sets of 3x7 digits, 15 steps).
+    Between consecutive sets ``a`` and ``b`` the codings ``(1 - t) * c_a + t * c_b``
+    are decoded for ``steps`` values of ``t`` evenly spaced in ``[0, 1)``, and the
+    last set's decoding ends the walk: ``(K - 1) * steps + 1`` frames. With
+    ``closed=True`` the walk goes back to the first set, without repeating it, so a
+    looping GIF runs without a stutter: ``K * steps`` frames.
 
     Args:
         autoencoder: a (trained) :class:`~aelib.Autoencoder`.
@@ -121,8 +108,12 @@ def interpolation_frames(
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")
     per_set, shape = n_rows * n_cols, autoencoder.input_shape
-    flat = _check_keyframes(keyframes, per_set, shape)
-    k = len(flat) // per_set
+    keyframes = np.asarray(keyframes)
+    if keyframes.ndim != 5 or keyframes.shape[0] < 2 or keyframes.shape[1:] != (per_set, *shape):
+        expected = f"(K >= 2, n_rows * n_cols = {per_set}, {', '.join(map(str, shape))})"
+        raise ValueError(f"keyframes must have shape {expected}, got {describe(keyframes)}")
+    flat = check_images(keyframes.reshape(-1, *shape), "keyframes")
+    k = len(keyframes)
     codings = autoencoder.encode(flat).reshape(k, per_set, -1)
     ends = list(range(1, k)) + ([0] if closed else [])
     t = (np.arange(steps, dtype=np.float32) / steps)[:, None, None]

@@ -1,10 +1,8 @@
 """Anomaly detection by reconstruction error, and its PCA baseline.
 
-An autoencoder trained on normal images only reconstructs them well and
-anything else worse, so each image's reconstruction error
-(:func:`aelib.reconstruction_errors`) is an anomaly score. One-class MNIST is
-the standard benchmark: train on the digits of one class, score every test
-digit, the other nine classes being the anomalies, and report the ROC AUC::
+An autoencoder trained only on normal images reconstructs anything else worse,
+so each image's reconstruction error is an anomaly score. One-class MNIST: train
+on one digit, score every test digit (the other nine are anomalies), report the ROC AUC::
 
     x_normal, x_test, is_anomaly = aelib.one_class_split(data, digit=0)
     ae = aelib.conv_autoencoder(seed=0)
@@ -13,9 +11,8 @@ digit, the other nine classes being the anomalies, and report the ROC AUC::
     aelib.roc_auc(scores, is_anomaly)                       # 1: perfect, 0.5: chance
     baseline = aelib.pca_reconstruction_errors(x_normal, x_test, n_components=16)
 
-The TensorFlow tutorial's rule turns scores into decisions: an image is
-anomalous when its error is above the mean plus one standard deviation of the
-training errors (:func:`mean_std_threshold`, :func:`threshold_scores`).
+The TensorFlow tutorial's rule flags an error above the training errors' mean
+plus one standard deviation (:func:`mean_std_threshold`, :func:`threshold_scores`).
 """
 
 from __future__ import annotations
@@ -49,11 +46,8 @@ def check_scores(scores, name: str = "scores", *, finite: bool = True) -> np.nda
 
 def check_flags(is_anomaly, n: int, scores_name: str = "scores", *,
                 both_classes: bool = False) -> np.ndarray:
-    """``is_anomaly`` as ``n`` booleans, one per score of ``scores_name``.
-
-    ``both_classes``: also require anomalies and normal images both (a ROC curve
-    needs them, and scikit-learn would only warn and return NaN).
-    """
+    """``is_anomaly`` as ``n`` booleans, one per score of ``scores_name``; with
+    ``both_classes``, of both classes (scikit-learn's ROC would only warn and give NaN)."""
     flags = np.asarray(is_anomaly)
     if flags.ndim != 1 or flags.dtype.kind not in "biu" or not np.isin(flags, (0, 1)).all():
         raise ValueError(f"is_anomaly must be a 1-D array of booleans (or 0/1), got {describe(flags)}")
@@ -92,10 +86,8 @@ def one_class_split(data: Dataset, digit: int) -> tuple[np.ndarray, np.ndarray, 
 def pca_reconstruction_errors(x_fit: np.ndarray, x: np.ndarray, n_components: int = 16,
                               seed: int | None = 0) -> np.ndarray:
     """The linear baseline: each image's MSE after projecting it on the first
-    ``n_components`` principal components of ``x_fit`` and back.
-
-    PCA is the best linear autoencoder with that many codings, so an
-    autoencoder with ``n_codings = n_components`` should do at least as well.
+    ``n_components`` principal components of ``x_fit`` and back (PCA is the best
+    linear autoencoder with that many codings).
 
     Args:
         x_fit: ``(M, H, W, C)`` float32 in [0, 1], the images to fit PCA on
@@ -114,9 +106,8 @@ def pca_reconstruction_errors(x_fit: np.ndarray, x: np.ndarray, n_components: in
     seed = check_seed(seed)
     from sklearn.decomposition import PCA
 
-    flat_fit = x_fit.reshape(len(x_fit), -1)
     flat = x.reshape(len(x), -1)
-    pca = PCA(n_components=n_components, random_state=seed).fit(flat_fit)
+    pca = PCA(n_components=n_components, random_state=seed).fit(x_fit.reshape(len(x_fit), -1))
     back = pca.inverse_transform(pca.transform(flat))
     return np.mean(np.square(back - flat, dtype=np.float64), axis=1)
 
@@ -124,8 +115,8 @@ def pca_reconstruction_errors(x_fit: np.ndarray, x: np.ndarray, n_components: in
 def roc_auc(scores, is_anomaly) -> float:
     """Area under the ROC curve of anomaly ``scores`` (higher: more anomalous).
 
-    1.0: every anomaly scores above every normal image; 0.5: chance.
-    (``sklearn.metrics.roc_auc_score``.)
+    1.0: every anomaly scores above every normal image; 0.5: chance
+    (``sklearn.metrics.roc_auc_score``).
 
     Example:
         >>> roc_auc([0.1, 0.2, 0.8, 0.9], [False, False, True, True])

@@ -1,9 +1,7 @@
 """MNIST loading, image scaling and the input checks every module shares.
 
-Images everywhere in aelib are ``(N, H, W, C) float32`` arrays in ``[0, 1]``;
-:func:`prepare_images` turns raw ``uint8`` pictures into that form and the
-``check_*`` helpers reject anything else with a message that names the
-argument, what was expected and what came.
+Images in aelib are ``(N, H, W, C) float32`` arrays in ``[0, 1]``; the ``check_*``
+helpers refuse anything else, naming the argument, what was expected and what came.
 """
 
 from __future__ import annotations
@@ -27,10 +25,8 @@ __all__ = ["ENV_VAR", "MNIST_FINGERPRINTS", "SOURCES", "Dataset", "check_array",
 ENV_VAR = "AELIB_MNIST"
 SOURCES = ("file", "env", "keras", "sample")
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
-_SAMPLE = "mnist_sample.npz"
-MNIST_IMAGE = (28, 28, 1)  # (height, width, channels) of one MNIST image
-#: :meth:`Dataset.fingerprint` of MNIST as aelib reads it (uint8 pixels scaled to
-#: float32): the full set, as Keras downloads it, and the embedded sample
+_IMAGES = "(N, height, width, channels) images"
+#: :meth:`Dataset.fingerprint` of full MNIST (as Keras has it) and of the embedded sample
 MNIST_FINGERPRINTS = {"114bb7914bf9f5c8": "full MNIST", "02aa94d8123aa07a": "the embedded MNIST sample"}
 
 
@@ -83,42 +79,32 @@ def check_seed(seed, name: str = "seed") -> int | None:
     return int(seed)
 
 
-def check_images(
-    x,
-    name: str = "x",
-    *,
-    shape: tuple[int, ...] | None = None,
-    unit_range: bool = True,
-) -> np.ndarray:
-    """Check an image batch and return it as a float32 array.
+def check_images(x, name: str = "x", *, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Check an image batch of floats in ``[0, 1]`` and return it as float32.
 
     Args:
-        x: array-like of shape ``(N, H, W, C)``.
+        x: array-like of shape ``(N, H, W, C)``; ``uint8`` pixels, or floats
+            up to 255, are refused: scale them with :func:`prepare_images` first.
         name: the argument's name, used in error messages.
         shape: if given, the required ``(H, W, C)`` of one image.
-        unit_range: require a float array with values in ``[0, 1]`` (a
-            ``uint8`` array, or floats up to 255, is refused: scale it with
-            :func:`prepare_images` first).
 
     Returns:
         ``(N, H, W, C) float32`` (no copy when it already is one).
     """
-    x = check_array(x, name, 4, "(N, height, width, channels) images")
+    x = check_array(x, name, 4, _IMAGES)
     if shape is not None and tuple(x.shape[1:]) != tuple(shape):
         raise ValueError(f"{name} must hold images of shape {tuple(shape)} (the model's input), "
                          f"got {describe(x)}")
-    if unit_range:
-        if x.dtype.kind != "f":
-            raise TypeError(f"{name} must be floats in [0, 1], got {describe(x)}; "
-                            "scale it with aelib.prepare_images(x)")
-        lo, hi = float(x.min()), float(x.max())  # NaN and inf show in these two
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            check_finite(x, name)
-        if lo < 0.0 or hi > 1.0:
-            hint = " (it looks like 0..255 pixels: use aelib.prepare_images)" if hi > 1.0 else ""
-            raise ValueError(f"{name} must be floats in [0, 1], got values in [{lo:g}, {hi:g}]{hint}")
-        return x.astype(np.float32, copy=False)
-    return x
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name} must be floats in [0, 1], got {describe(x)}; "
+                        "scale it with aelib.prepare_images(x)")
+    lo, hi = float(x.min()), float(x.max())  # NaN and inf show in these two
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        check_finite(x, name)
+    if lo < 0.0 or hi > 1.0:
+        hint = " (it looks like 0..255 pixels: use aelib.prepare_images)" if hi > 1.0 else ""
+        raise ValueError(f"{name} must be floats in [0, 1], got values in [{lo:g}, {hi:g}]{hint}")
+    return x.astype(np.float32, copy=False)
 
 
 def check_array(x, name: str, rank: int, what: str) -> np.ndarray:
@@ -173,8 +159,7 @@ def prepare_images(x, name: str = "x") -> np.ndarray:
         name: the argument's name, used in error messages.
 
     Returns:
-        ``(N, H, W, C) float32`` in ``[0, 1]``; grey images get ``C = 1``, so
-        colour images (``C = 3``) flow through aelib the same way.
+        ``(N, H, W, C) float32`` in ``[0, 1]``; grey images get ``C = 1``.
 
     Example:
         >>> import numpy as np
@@ -188,7 +173,7 @@ def prepare_images(x, name: str = "x") -> np.ndarray:
     if x.ndim == 3:
         x = x[..., np.newaxis]
     if x.dtype == np.uint8:
-        check_images(x, name, unit_range=False)
+        check_array(x, name, 4, _IMAGES)
         return np.divide(x, np.float32(255.0), dtype=np.float32)
     if x.dtype.kind == "f":
         return check_images(x, name)
@@ -236,8 +221,7 @@ class Dataset:
 
     @functools.cached_property
     def _mnist_as(self) -> str | None:
-        """How the report names this MNIST (full or the sample); None for other data.
-        Hashes the pixels of data read from a file once (:data:`MNIST_FINGERPRINTS`)."""
+        """How the report names this MNIST (full or the sample); None for other data."""
         if self.is_sample:
             return "the embedded MNIST sample"
         if self.source == "keras":
@@ -246,8 +230,7 @@ class Dataset:
 
     @property
     def is_mnist(self) -> bool:
-        """True for MNIST: the embedded sample, Keras's MNIST, or a file holding
-        either; False for other data in MNIST's layout, such as Fashion-MNIST."""
+        """True for MNIST (the sample, Keras's, or a file of either), not for Fashion-MNIST."""
         return self._mnist_as is not None
 
     @property
@@ -257,20 +240,18 @@ class Dataset:
         return "MNIST" if self.is_mnist else Path(self.source.removeprefix("file:")).stem
 
     def summary(self) -> str:
-        """What the data is and its sizes, as the figures' gallery and the report
-        state it: ``full MNIST (60,000 train, of which the autoencoders fit 55,000
-        and hold out 5,000 for validation / 10,000 test)``."""
+        """What the data is and its sizes, as the gallery and the report state it:
+        ``full MNIST (60,000 train, of which the autoencoders fit 55,000 and hold out
+        5,000 for validation / 10,000 test)``."""
         fit, valid = self.split_validation()
         return (f"{self._mnist_as or self.name} ({len(self.x_train):,} train, of which the "
                 f"autoencoders fit {len(fit):,} and hold out {len(valid):,} for validation / "
                 f"{len(self.x_test):,} test)")
 
     def split_validation(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(x_fit, x_valid)``: the training images without and with their last
-        twelfth (5,000 of MNIST's 60,000), held out to watch training and to choose
-        settings, so that the test set only gives the final numbers. The same as
-        ``x_train[:-n], x_train[-n:]`` with ``n = len(x_train) // 12``; MNIST's
-        training set is already shuffled."""
+        """``(x_train[:-n], x_train[-n:])`` with ``n = len(x_train) // 12``: the last
+        twelfth is held out to watch training and choose settings, so that the test
+        set only gives the final numbers (MNIST's training set is already shuffled)."""
         n = len(self.x_train) // 12
         return self.x_train[:-n], self.x_train[-n:]
 
@@ -289,7 +270,7 @@ class Dataset:
 
 def sample_path() -> Path:
     """Path of the embedded MNIST sample shipped inside the package."""
-    return Path(str(resources.files("aelib") / "_data" / _SAMPLE))
+    return Path(str(resources.files("aelib") / "_data" / "mnist_sample.npz"))
 
 
 def keras_cache_path() -> Path:
@@ -305,8 +286,8 @@ def _read_npz(path: Path, name: str) -> tuple[np.ndarray, ...]:
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):  # a bare .npy array: a bad file, not a bad type
-            what = f"it holds one array of shape {loaded.shape}, not the named arrays of an .npz"
-            raise ValueError(f"{what} archive")  # noqa: TRY004
+            raise ValueError(f"it holds one array of shape {loaded.shape}, "  # noqa: TRY004
+                             "not the named arrays of an .npz archive")
         with loaded as f:
             found = sorted(f.files)
             arrays = {k: f[k] for k in _KEYS if k in found}  # object arrays fail here
@@ -319,11 +300,10 @@ def _read_npz(path: Path, name: str) -> tuple[np.ndarray, ...]:
 
 
 def _to_dataset(arrays: tuple[np.ndarray, ...], source: str) -> Dataset:
-    """Check MNIST's arrays (28x28 grey images, uint8 or floats in [0, 1],
-    one digit label 0..9 per image) and scale them into a :class:`Dataset`."""
+    """Check MNIST's arrays (28x28 grey images, one digit per image) and scale them."""
     x_train, y_train, x_test, y_test = arrays
     for name, x in (("x_train", x_train), ("x_test", x_test)):
-        if x.ndim in (3, 4) and x.shape[1:] not in (MNIST_IMAGE[:2], MNIST_IMAGE):
+        if x.ndim in (3, 4) and x.shape[1:] not in ((28, 28), (28, 28, 1)):
             raise ValueError(f"{name} must hold MNIST's 28x28 grey images, shape (N, 28, 28) or "
                              f"(N, 28, 28, 1), got {describe(x)}")
     x_train = prepare_images(x_train, "x_train")
@@ -353,8 +333,7 @@ def load_images(folder: str | os.PathLike, size: tuple[int, int] | None = None, 
                 channels: int = 1) -> np.ndarray:
     """Every image file in ``folder``, in name order, as aelib trains on them.
 
-    Decoding and resizing are Keras's own (``keras.utils.load_img``, Pillow
-    underneath), so a folder of PNGs or JPEGs of any size becomes one batch.
+    ``keras.utils.load_img`` (Pillow) decodes and resizes them.
 
     Args:
         folder: a folder of image files (:data:`IMAGE_SUFFIXES`; other files
@@ -402,22 +381,19 @@ def load_images(folder: str | os.PathLike, size: tuple[int, int] | None = None, 
 def load_mnist(path: str | os.PathLike | None = None, *, source: str | None = None) -> Dataset:
     """Load MNIST as ``(N, 28, 28, 1) float32`` images in ``[0, 1]`` with int labels.
 
-    Where the data comes from, unless ``source`` says otherwise, in this order:
-    an explicit ``path``; the file named by the ``AELIB_MNIST`` environment
-    variable; ``keras.datasets.mnist`` (its cache in ``~/.keras/datasets``, or
-    its download); and, when none of those can be had, the embedded sample
-    (with a warning, and ``Dataset.source == "sample"``).
+    Unless ``source`` says otherwise, the first that can be had of: ``path``; the
+    file named by ``$AELIB_MNIST``; ``keras.datasets.mnist`` (its cache in
+    ``~/.keras/datasets``, or its download); the embedded sample (with a warning).
 
     Args:
         path: an ``.npz`` in the layout ``keras.datasets.mnist`` caches
             (``x_train``, ``y_train``, ``x_test``, ``y_test``): 28x28 images as
             ``uint8`` or floats in ``[0, 1]``, one integer label 0..9 per image.
-            Other data in that layout loads the same way (Fashion-MNIST:
-            ``keras.datasets.fashion_mnist.load_data()`` saved with ``np.savez``);
-            :attr:`Dataset.is_mnist` tells it from MNIST.
+            Other data in that layout (Fashion-MNIST saved with ``np.savez``)
+            loads the same way; :attr:`Dataset.is_mnist` tells it from MNIST.
         source: one of ``"file"`` (needs ``path``), ``"env"``, ``"keras"`` or
-            ``"sample"`` (about 6,000 train / 1,000 test images, stratified by
-            digit, shipped inside aelib so tests and quick runs work offline).
+            ``"sample"`` (6,000 train / 1,000 test images, stratified by digit,
+            shipped inside aelib so tests and quick runs work offline).
 
     Returns:
         A :class:`Dataset`.
@@ -436,23 +412,17 @@ def load_mnist(path: str | os.PathLike | None = None, *, source: str | None = No
 
     if path is not None:
         return _to_dataset(_read_npz(Path(path), "path"), f"file:{path}")
-    if source == "sample":
-        return _to_dataset(_read_npz(sample_path(), "sample"), "sample")
-
     env = os.environ.get(ENV_VAR)
     if source == "env" and not env:
         raise ValueError(f"source='env' needs the {ENV_VAR} environment variable, which is not set")
     if env and source in (None, "env"):
         return _to_dataset(_read_npz(Path(env), ENV_VAR), f"file:{env}")
-
-    try:
-        return _to_dataset(_load_keras(), "keras")
-    except Exception as err:
-        if source == "keras":
-            raise
-        warnings.warn(
-            f"full MNIST not found (no path, no {ENV_VAR}, keras download failed: "
-            f"{type(err).__name__}); using the embedded sample",
-            stacklevel=2,
-        )
+    if source in (None, "keras"):
+        try:
+            return _to_dataset(_load_keras(), "keras")
+        except Exception as err:
+            if source == "keras":
+                raise
+            warnings.warn(f"full MNIST not found (no path, no {ENV_VAR}, keras download failed: "
+                          f"{type(err).__name__}); using the embedded sample", stacklevel=2)
     return _to_dataset(_read_npz(sample_path(), "sample"), "sample")

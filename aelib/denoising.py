@@ -1,15 +1,11 @@
 """Classical denoisers to measure a denoising autoencoder against.
 
-A denoising autoencoder is any aelib autoencoder trained with
-``aelib.train(ae, x, noise=sigma, ...)``: noisy inputs, clean targets. This
-module holds what it is compared with, four classical filters, each with one
-parameter to tune: scipy.ndimage's median filter (``"median"``) and Gaussian
-blur (``"gaussian"``), scikit-image's total-variation (``"tv"``) and
-non-local-means (``"nl_means"``) denoisers.
-
-:func:`tune_classical` picks each filter's parameter on training images (noisy
-and clean pairs) from :data:`CLASSICAL_GRIDS`; the caller then scores the
-chosen filters on test images with :func:`classical_denoise`::
+A denoising autoencoder is one trained with ``aelib.train(ae, x, noise=sigma)``.
+It is compared with four classical filters of one parameter each: scipy.ndimage's
+median filter (``"median"``) and Gaussian blur (``"gaussian"``), scikit-image's
+total-variation (``"tv"``) and non-local-means (``"nl_means"``) denoisers.
+:func:`tune_classical` picks each one's parameter on training images; the caller
+scores them on test images::
 
     noisy = aelib.add_noise(x_train[:300], 0.4, seed=0)
     tuned = aelib.tune_classical(noisy, x_train[:300])   # best first
@@ -68,11 +64,14 @@ def _check_method(method) -> str:
     return method
 
 
-def _check_parameter(method: str, parameter) -> float:
-    parameter = check_number(parameter, "parameter", 0.0, lo_open=True)
-    if method == "median" and int(parameter) != parameter:
-        raise ValueError(f"parameter must be a whole window size for method 'median', got {parameter!r}")
-    return float(parameter)
+def _check_pair(x, targets, x_name: str, targets_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Two image batches of one shape."""
+    x = check_images(x, x_name)
+    targets = check_images(targets, targets_name)
+    if x.shape != targets.shape:
+        raise ValueError(f"{targets_name} must have the shape of {x_name} {x.shape}, "
+                         f"got {describe(targets)}")
+    return x, targets
 
 
 def classical_denoise(x: np.ndarray, method: str, parameter: float) -> np.ndarray:
@@ -80,9 +79,8 @@ def classical_denoise(x: np.ndarray, method: str, parameter: float) -> np.ndarra
 
     Args:
         x: ``(N, H, W, C)`` float32 in [0, 1], the noisy images.
-        method: ``"median"``, ``"gaussian"``, ``"tv"`` or ``"nl_means"``
-            (see the module notes); every filter works on one image at a
-            time, within its channels' plane.
+        method: ``"median"``, ``"gaussian"``, ``"tv"`` or ``"nl_means"``; each
+            filters one image at a time, within its channels' plane.
         parameter: the filter's parameter: window size, sigma in pixels,
             TV weight or non-local means' h.
 
@@ -97,14 +95,14 @@ def classical_denoise(x: np.ndarray, method: str, parameter: float) -> np.ndarra
     """
     x = check_images(x, "x")
     method = _check_method(method)
-    parameter = _check_parameter(method, parameter)
-    if method == "median":
-        from scipy import ndimage
+    parameter = check_number(parameter, "parameter", 0.0, lo_open=True)
+    if method == "median" and int(parameter) != parameter:
+        raise ValueError(f"parameter must be a whole window size for method 'median', got {parameter!r}")
+    from scipy import ndimage
 
+    if method == "median":
         out = ndimage.median_filter(x, size=(1, int(parameter), int(parameter), 1))
     elif method == "gaussian":
-        from scipy import ndimage
-
         out = ndimage.gaussian_filter(x, sigma=(0, parameter, parameter, 0))
     elif method == "tv":
         from skimage.restoration import denoise_tv_chambolle
@@ -121,10 +119,7 @@ def classical_denoise(x: np.ndarray, method: str, parameter: float) -> np.ndarra
 
 def image_mse(x: np.ndarray, targets: np.ndarray) -> float:
     """Mean squared error over all pixels between two image batches of one shape."""
-    x = check_images(x, "x")
-    targets = check_images(targets, "targets")
-    if x.shape != targets.shape:
-        raise ValueError(f"targets must have the shape of x {x.shape}, got {describe(targets)}")
+    x, targets = _check_pair(x, targets, "x", "targets")
     return float(np.mean(np.square(x - targets, dtype=np.float64)))
 
 
@@ -136,8 +131,7 @@ def tune_classical(
     """Each classical filter with the parameter of :data:`CLASSICAL_GRIDS` that
     denoises ``noisy`` closest to ``clean`` (lowest MSE), best filter first.
 
-    Tune on training images and report on test images: the MSE kept here is
-    the tuning images'.
+    Tune on training images and report on test images: ``train_mse`` is the tuning images'.
 
     Args:
         noisy: ``(N, H, W, C)`` float32 in [0, 1], noisy training images
@@ -153,10 +147,7 @@ def tune_classical(
         >>> tuned[0].label  # doctest: +SKIP
         'median filter 3x3'
     """
-    noisy = check_images(noisy, "noisy")
-    clean = check_images(clean, "clean")
-    if noisy.shape != clean.shape:
-        raise ValueError(f"clean must have the shape of noisy {noisy.shape}, got {describe(clean)}")
+    noisy, clean = _check_pair(noisy, clean, "noisy", "clean")
     methods = tuple(CLASSICAL_GRIDS) if methods is None else methods
     if isinstance(methods, str) or not isinstance(methods, Sequence) or not methods:
         raise TypeError(f"methods must be a non-empty sequence of names from "
@@ -165,8 +156,7 @@ def tune_classical(
         _check_method(method)
     tuned = []
     for method in methods:
-        scores = [(image_mse(classical_denoise(noisy, method, p), clean), p)
-                  for p in CLASSICAL_GRIDS[method]]
-        mse, parameter = min(scores)
+        mse, parameter = min((image_mse(classical_denoise(noisy, method, p), clean), p)
+                             for p in CLASSICAL_GRIDS[method])
         tuned.append(ClassicalDenoiser(method, float(parameter), mse))
     return sorted(tuned, key=lambda d: d.train_mse)

@@ -1,7 +1,5 @@
-"""What this machine and Keras backend compute on: the CPU's flags, bfloat16 support.
-
-Nothing here imports a backend that Keras does not already use.
-"""
+"""What this machine and Keras backend compute on (the CPU's flags, bfloat16 support),
+without importing a backend that Keras does not already use."""
 
 from __future__ import annotations
 
@@ -85,13 +83,6 @@ def _onednn_cap() -> str:
     return (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
 
 
-def _isa_capped_below_bfloat16() -> bool:
-    """Whether oneDNN is told to stay below the bfloat16 instructions
-    (``ONEDNN_MAX_CPU_ISA=AVX2``, say), which also emulates an older CPU."""
-    cap = _onednn_cap()
-    return bool(cap) and cap != "ALL" and "BF16" not in cap and "AMX" not in cap
-
-
 def cpu_class() -> str:
     """The CPU class speed was measured per (docs/benchmarks.md): ``"amx"``,
     ``"avx512"`` (AVX-512 without AMX), ``"avx2"`` (also where
@@ -112,4 +103,6 @@ def native_bfloat16() -> bool:
     capability = _gpu_capability()
     if capability is not None and capability >= (8, 0):
         return True
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}) and not _isa_capped_below_bfloat16()
+    cap = _onednn_cap()  # e.g. AVX2: oneDNN stays below the bfloat16 instructions
+    capped = bool(cap) and cap != "ALL" and "BF16" not in cap and "AMX" not in cap
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}) and not capped

@@ -1,12 +1,8 @@
 """Measurements behind ``aelib report``: the numbers that check the article's claims.
 
-A small CNN that reads digits (:func:`train_digit_classifier`) and how
-confidently it reads generated ones (:func:`generation_scores`); how normal
-the codings are (:func:`ks_normality`), how well a digit separates from the
-others in coding space (:func:`digit_silhouette`) and how well the codings keep
-the digit's identity (:func:`knn_accuracy`). Inputs are checked up front with
-errors that name the argument, what was expected and what came. scipy and
-scikit-learn are imported where they are used, to keep ``import aelib`` fast.
+A CNN that reads digits, to score generated ones; how normal the codings are, how
+well a digit separates from the others in coding space and how well the codings
+keep the digit. scipy and scikit-learn are imported where used: ``import aelib`` stays fast.
 """
 
 from __future__ import annotations
@@ -41,9 +37,8 @@ __all__ = ["N_DIGITS", "PROBABILITY_ATOL", "GenerationScores", "digit_classifier
 N_DIGITS = 10
 #: how far a row of probabilities may sum from 1 (float32 softmax rounding stays far below it).
 PROBABILITY_ATOL = 1e-4
-#: the classifier's default recipe: Adam with a cosine decay from this peak ...
+#: the classifier's Adam decays (cosine) from this learning rate to this fraction of it
 CLASSIFIER_LEARNING_RATE = 3e-3
-#: ... down to this fraction of it over the run.
 CLASSIFIER_FINAL_LR_FRACTION = 0.01
 
 
@@ -62,16 +57,13 @@ def digit_classifier(
     """A small CNN that reads digits: images -> class probabilities.
 
     Conv2D 16@5x5 relu -> MaxPool 2 -> Conv2D 32@5x5 relu -> MaxPool 2 ->
-    Flatten -> Dense 128 relu -> Dense ``n_classes`` softmax (both convs
-    "valid"). :func:`train_digit_classifier` trains it (its accuracy on
-    MNIST: docs/benchmarks.md).
+    Flatten -> Dense 128 relu -> Dense ``n_classes`` softmax (both convs "valid").
 
     Args:
-        input_shape: ``(H, W, C)`` of one image; H and W must be at least 16
-            (two 5x5 valid convs, each followed by a 2x pooling).
+        input_shape: ``(H, W, C)`` of one image; H and W must be at least 16.
         n_classes: number of classes (>= 2).
-        seed: ``keras.utils.set_random_seed(seed)`` before the layers are
-            made, so the same seed gives the same weights (on one backend).
+        seed: seeds Keras before the layers are made: the same seed gives the
+            same weights (on one backend).
 
     Returns:
         An uncompiled ``keras.Model`` named ``"digit_classifier"`` from
@@ -113,15 +105,14 @@ def train_digit_classifier(
     """Build a :func:`digit_classifier`, fit it on ``data``'s train split, score it on its test split.
 
     Adam with a cosine decay from ``learning_rate`` to 1% of it over the run,
-    sparse categorical cross-entropy, up to 50 steps per execution (one under
-    PyTorch, which allows no more). Accuracy and time: docs/benchmarks.md.
+    sparse categorical cross-entropy, 50 steps per execution (one under PyTorch,
+    which allows no more). Accuracy and time: docs/benchmarks.md.
 
     Args:
         data: an :class:`aelib.data.Dataset` with digit labels 0..9.
         epochs, batch_size: integers >= 1.
         learning_rate: Adam's peak learning rate.
-        seed: seeds the weights and the shuffling (repeatable on one machine);
-            None for a fresh random run.
+        seed: seeds the weights and the shuffling; None for a fresh random run.
         verbose: passed to ``model.fit``.
 
     Returns:
@@ -152,12 +143,9 @@ def train_digit_classifier(
     total_steps = epochs * math.ceil(len(x_train) / batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, total_steps,
                                                       alpha=CLASSIFIER_FINAL_LR_FRACTION)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        steps_per_execution=1 if keras.backend.backend() == "torch" else 50,
-    )
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"],
+                  steps_per_execution=1 if keras.backend.backend() == "torch" else 50)
     model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=verbose)
     probabilities = model.predict(x_test, batch_size=1000, verbose=0)
     accuracy = float(np.mean(np.argmax(probabilities, axis=1) == y_test))
@@ -187,18 +175,16 @@ class GenerationScores:
 def generation_scores(probabilities, threshold: float = 0.9) -> GenerationScores:
     """Confidence and class spread of a classifier's probabilities.
 
-    Typically ``probabilities = classifier.predict(ae.generate(n))``: a good
-    generator gives confident readings (high ``mean_confidence`` and
-    ``confident_share``) spread over all digits (no zero in ``class_counts``).
+    Typically of ``classifier.predict(ae.generate(n))``: a good generator gives
+    confident readings spread over all digits (no zero in ``class_counts``).
 
     Args:
         probabilities: ``(N, K)`` rows of class probabilities (K >= 2): non-negative,
-            each row summing to 1 within ``PROBABILITY_ATOL`` (1e-4).
+            each row summing to 1 within ``PROBABILITY_ATOL``.
         threshold: the confidence that counts as "confident", in [0, 1].
 
     Returns:
-        A :class:`GenerationScores`. The top class of a row is its first
-        largest entry (so ties, e.g. uniform rows, go to the lowest class).
+        A :class:`GenerationScores`; ties go to the lowest class.
 
     Example:
         >>> import numpy as np
@@ -231,14 +217,10 @@ def generation_scores(probabilities, threshold: float = 0.9) -> GenerationScores
 def ks_normality(codings, sigma: float = 1.0) -> float:
     """Mean Kolmogorov-Smirnov distance of each coding coordinate from N(0, sigma).
 
-    For each of the D coordinates, the two-sided one-sample KS statistic (the
-    largest gap between the coordinate's empirical CDF and the CDF of
-    N(0, sigma)) computed by ``scipy.stats.kstest(codings[:, j], "norm",
-    args=(0, sigma))``; the statistic is exact (``method`` only changes
-    p-values, which are not used). 0 means the codings look exactly
-    like the normal a generator samples from, 1 the farthest apart. For N
-    samples really drawn from N(0, sigma) it is about ``0.87 / sqrt(N)``
-    (0.012 for N = 5,000).
+    Per coordinate, ``scipy.stats.kstest(codings[:, j], "norm", args=(0, sigma))``:
+    the largest gap between its empirical CDF and N(0, sigma)'s. 0: the codings
+    look exactly like what a generator samples from; 1: the farthest apart. For
+    N samples really drawn from N(0, sigma) it is about ``0.87 / sqrt(N)``.
 
     Args:
         codings: ``(N, D)`` codings, e.g. ``ae.encode(x)``.
@@ -273,19 +255,14 @@ def digit_silhouette(
 ) -> float:
     """Silhouette of one digit against all the others in coding space.
 
-    The codings are labelled in two clusters, ``digit`` and "the rest", and
-    each sample gets its silhouette (``sklearn.metrics.silhouette_samples``,
-    Euclidean) ``(b - a) / max(a, b)``, where ``a`` is its mean distance to
-    its own cluster and ``b`` to the other one. The score is the mean over the
-    digit's samples only: averaged over everything, the rest (about 90% of
-    MNIST) would decide it. Near 1: the digit sits apart from the rest; near
-    0: they overlap; negative: its samples are closer to the rest than to
-    each other.
+    Two clusters, ``digit`` and the rest; ``sklearn.metrics.silhouette_samples``
+    (Euclidean) averaged over the digit's samples only, since the rest (90% of
+    MNIST) would decide a mean over all. Near 1: the digit sits apart; near 0:
+    they overlap; negative: its samples are closer to the rest than to each other.
 
-    Silhouette costs O(N^2) distances, so when there are more than
-    ``max_samples`` codings a random subset of ``max_samples`` is scored,
-    drawn without replacement from the digit and from the rest in proportion
-    to their counts (at least two of the digit where it has two).
+    Silhouette costs O(N^2) distances: beyond ``max_samples`` codings, a random
+    subset of that size is scored, drawn from the digit and the rest in
+    proportion to their counts (at least two of the digit where it has two).
 
     Args:
         codings: ``(N, D)`` codings.
@@ -328,10 +305,7 @@ def digit_silhouette(
 
 
 def _two_cluster_subsample(is_digit: np.ndarray, size: int, seed: int | None) -> np.ndarray:
-    """Indices of :func:`digit_silhouette`'s subsample of ``size`` codings.
-
-    At least two of the digit where it has two: a lone sample's silhouette is 0.
-    """
+    """Indices of :func:`digit_silhouette`'s subsample (a lone digit would score 0)."""
     rng = np.random.default_rng(seed)
     n_digit = int(is_digit.sum())
     k = min(max(min(2, n_digit), round(size * n_digit / len(is_digit))), size - 1)
@@ -348,17 +322,15 @@ def knn_accuracy(
 ) -> float:
     """Accuracy of a k-nearest-neighbours vote in coding space.
 
-    ``sklearn.neighbors.KNeighborsClassifier(n_neighbors=k)`` (Euclidean,
-    uniform weights) is fitted on the train codings and scored on the test
-    codings: how well nearby codings share a digit.
+    ``sklearn.neighbors.KNeighborsClassifier(n_neighbors=k)`` fitted on the train
+    codings, scored on the test codings: how well nearby codings share a digit.
 
     Args:
         train_codings: ``(N, D)`` codings of the reference images.
         train_labels: ``(N,)`` integer labels, one per train coding.
         test_codings: ``(M, D)`` codings to classify, same D.
         test_labels: ``(M,)`` integer labels, one per test coding.
-        k: number of neighbours, 1 <= k <= N (scikit-learn's ``n_neighbors``,
-            which it checks).
+        k: number of neighbours, 1 <= k <= N (scikit-learn checks it).
 
     Returns:
         The share of test codings whose vote gives their label, in [0, 1].
