@@ -1,11 +1,9 @@
 """Architecture diagrams of the article's autoencoders (Figures 1 and 7).
 
-Both drawings are read off the model through :func:`layer_table`, never
-hard-coded, so a model built with other sizes is drawn with its own sizes.
-Each is a layout step (positions from the layer table, sizes as named
-constants) and a drawing step. Like :mod:`aelib.plots`, they build a
-:class:`matplotlib.figure.Figure` directly (or draw on a given ``ax``) and
-never show or save; the default sizes read well saved at ``dpi=100``.
+Both are read off the model through :func:`layer_table`, so a model built with
+other sizes is drawn with its own. Each is a layout step (positions from the layer
+table, sizes as named constants) and a drawing step. Like :mod:`aelib.plots`, they
+build a ``Figure`` (or draw on ``ax=``) for the caller to show or save (at ``dpi=100``).
 
 Example:
     >>> from aelib import dense_autoencoder
@@ -38,15 +36,9 @@ from .models import Autoencoder, check_autoencoder
 __all__ = ["LayerRecord", "layer_table", "plot_conv_architecture", "plot_dense_architecture"]
 
 
-# --------------------------------------------------------------------------
-# the layer table
-# --------------------------------------------------------------------------
+# --- the layer table ---
 class LayerRecord(TypedDict):
-    """One layer of an autoencoder, as plain Python values.
-
-    Keys that do not apply to a layer (``units`` of a ``Conv2D``, ...) are
-    ``None``.
-    """
+    """One layer of an autoencoder, as plain Python values; keys that do not apply are None."""
 
     name: str  #: the Keras layer name (unique within its part only)
     layer_type: str  #: the layer class: "InputLayer", "Dense", "Conv2D", "MaxPooling2D", ...
@@ -108,11 +100,10 @@ def _record(layer, part: str, role: str) -> LayerRecord:
 def layer_table(autoencoder: Autoencoder) -> list[LayerRecord]:
     """The layers of an autoencoder, in data-flow order, as plain records.
 
-    The encoder's layers come first (its input layer with role "input"), then
-    the decoder's without its input layer, which only repeats the codings.
-    The encoder's last layer has role "codings", the decoder's last "output",
-    the others "hidden". Shapes are read from the built model, so any sizes
-    the builders were given show up here.
+    The encoder's layers (its input layer with role "input"), then the decoder's
+    except its input layer, which repeats the codings. The encoder's last layer has
+    role "codings", the decoder's last "output", the others "hidden". Shapes are
+    read from the built model.
 
     Args:
         autoencoder: an :class:`~aelib.models.Autoencoder`, dense or conv.
@@ -142,9 +133,7 @@ def layer_table(autoencoder: Autoencoder) -> list[LayerRecord]:
     return records
 
 
-# --------------------------------------------------------------------------
-# shared sizes, styles and helpers
-# --------------------------------------------------------------------------
+# --- shared sizes, styles and helpers ---
 _INK = "#2f3640"
 _MUTED = "#6b7280"
 _FAINT = "#9ca3af"
@@ -212,11 +201,8 @@ def _params_by_part(table: Sequence[LayerRecord]) -> dict[str, int]:
 
 
 def _text_lines(ax: Axes, x: float, y: float, lines, *, gap=_LINE_GAP, gid=None) -> None:
-    """Stack ``(text, style)`` lines downward from ``(x, y)``; each style has a ``fontsize``.
-
-    Spacing is in points (``gap`` times each line's font size), so it does not
-    depend on the figure's size.
-    """
+    """Stack ``(text, style)`` lines downward from ``(x, y)``, ``gap`` times each style's
+    ``fontsize`` apart in points: the spacing does not depend on the figure's size."""
     offset = 0.0
     for text, style in lines:
         if text:
@@ -247,8 +233,7 @@ def _draw_frame(frame: _Frame, figsize, ax) -> tuple[Figure, Axes]:
         ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     else:
         fig = ax.figure
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
+    ax.set(xlim=frame.xlim, ylim=frame.ylim)
     ax.set_aspect("equal", adjustable="box")
     ax.set_axis_off()
     band_round, pill_round = frame.rounding
@@ -276,9 +261,7 @@ def _draw_frame(frame: _Frame, figsize, ax) -> tuple[Figure, Axes]:
     return fig, ax
 
 
-# --------------------------------------------------------------------------
-# Figure 1: the dense autoencoder as neurons and connections
-# --------------------------------------------------------------------------
+# --- Figure 1: the dense autoencoder as neurons and connections ---
 # sizes in data units (one unit is the pitch of the neuron circles) unless in points
 _DENSE_INCH_PER_UNIT = 0.36  # scale of the default figure
 _DENSE_STEP = 2.9  # between neuron columns
@@ -300,11 +283,8 @@ _LINK_STYLE = {"colors": _LINK, "linewidths": 0.5, "alpha": 0.55, "zorder": 2}
 
 
 def _neuron_slots(width: int, widest: int, max_neurons: int) -> int:
-    """Circles drawn for a layer of ``width`` neurons: monotone in width.
-
-    The widest layer gets ``max_neurons``; the others scale with the square
-    root of their width, never below 3 (or the width itself, if smaller).
-    """
+    """Circles drawn for a layer of ``width`` neurons: ``max_neurons`` for the widest,
+    else scaled by the square root of the width, at least 3 (or the width, if smaller)."""
     scaled = round(max_neurons * math.sqrt(width / widest))
     return min(width, max(scaled, _DENSE_MIN_NEURONS))
 
@@ -328,10 +308,8 @@ def _dense_columns(table: Sequence[LayerRecord]) -> list[dict]:
     image, out_shape = table[0]["output_shape"], table[-1]["output_shape"]
     columns = [{"width": math.prod(image), "role": "input", "part": "encoder",
                 "activation": None, "note": f"from {_shape_text(image)}"}]
-    for r in dense:
-        role = "codings" if r["role"] == "codings" else "hidden"
-        columns.append({"width": r["units"], "role": role, "part": r["part"],
-                        "activation": r["activation"], "note": ""})
+    columns += [{"width": r["units"], "role": "codings" if r["role"] == "codings" else "hidden",
+                 "part": r["part"], "activation": r["activation"], "note": ""} for r in dense]
     columns[-1]["role"] = "output"
     columns[-1]["note"] = f"to {_shape_text(out_shape)}" if len(out_shape) > 1 else ""
     return columns
@@ -410,16 +388,15 @@ def plot_dense_architecture(
 ) -> Figure:
     """Figure 1: a dense autoencoder drawn as layers of neurons and their connections.
 
-    One column of circles per layer, left to right: the flattened input, each
-    Dense layer of the encoder (the last is the codings) and of the decoder
-    (the last is the output), labelled with its role, width and activation
-    (``"hidden 250 relu"``). The widest layer gets ``max_neurons`` circles,
-    the others fewer, growing with the square root of their width (at least
-    3); a "⋮" stands for the neurons not drawn. Consecutive columns are fully
-    connected. The encoder and decoder are shaded (blue, orange) with their
-    parameter counts, and the codings column is highlighted. Widths are read
-    from the model: ``dense_autoencoder(n_codings=8, encoder_units=(100,))``
-    is drawn 784-100-8-320-784.
+    One column of circles per layer, left to right: the flattened input, then
+    each Dense layer of the encoder (the last is the codings) and of the decoder
+    (the last is the output), labelled with role, width and activation
+    (``"hidden 250 relu"``). The widest layer gets ``max_neurons`` circles, the
+    others fewer (by the square root of their width, at least 3); a "⋮" stands
+    for the neurons not drawn. Consecutive columns are fully connected. The
+    encoder and decoder are shaded (blue, orange) with their parameter counts,
+    the codings column highlighted. Widths come from the model:
+    ``dense_autoencoder(n_codings=8, encoder_units=(100,))`` is drawn 784-100-8-320-784.
 
     Args:
         autoencoder: a dense :class:`~aelib.models.Autoencoder`.
@@ -427,8 +404,7 @@ def plot_dense_architecture(
         figsize: of a new figure, in inches; by default one that fits the
             drawing (5.6 x 6.4 for the article's model).
         ax: draw on this Axes instead (its limits and aspect are set, its axis
-            turned off); text is sized in points, so give it about the default
-            figure's size.
+            turned off); text is sized in points, so give it about the default size.
 
     Returns:
         The figure (``ax.figure`` when ``ax`` is given). Neurons are ``Circle``
@@ -445,9 +421,7 @@ def plot_dense_architecture(
     return fig
 
 
-# --------------------------------------------------------------------------
-# Figure 7: the convolutional autoencoder as a row of blocks
-# --------------------------------------------------------------------------
+# --- Figure 7: the convolutional autoencoder as a row of blocks ---
 # sizes in data units (one unit is the step between blocks) unless in points
 _CONV_INCH_PER_UNIT = 0.82  # scale of the default figure
 _CONV_SIDE = 0.72  # margin beyond the first and last block
@@ -486,7 +460,7 @@ def _pair(t: tuple[int, ...] | None) -> str:
 
 
 def _block_text(r: LayerRecord) -> tuple[str, str, str]:
-    """Three label lines of a block: layer type, spec (filters@kernel, units, window), activation."""
+    """A block's label lines: layer type, spec (filters@kernel, units or window), activation."""
     layer_type = _SHORT_TYPE.get(r["layer_type"], r["layer_type"])
     if r["role"] == "codings":
         layer_type = "Codings"
@@ -538,10 +512,8 @@ def _conv_layout(table: Sequence[LayerRecord]) -> tuple[_Frame, list[dict], floa
         max([_CONV_MIN_LOG_CHANNELS] + [math.log2(s[2] or 1) for s in maps]),
         max((r["output_shape"][0] for r in table if len(r["output_shape"]) == 1), default=1),
     )
-    blocks = []
-    for i, r in enumerate(table):
-        geometry = _block_geometry(i, r["output_shape"], maxima)
-        blocks.append({"record": r, "x": i, "labels": _block_text(r), "arrow": None, **geometry})
+    blocks = [{"record": r, "x": i, "labels": _block_text(r), "arrow": None,
+               **_block_geometry(i, r["output_shape"], maxima)} for i, r in enumerate(table)]
     for a, b in pairwise(blocks):
         right, left = a["x0"] + a["w"] + a["ox"], b["x0"]
         if left - right > _CONV_MIN_ARROW:
@@ -607,17 +579,16 @@ def plot_conv_architecture(
 ) -> Figure:
     """Figure 7: a convolutional autoencoder as a left-to-right row of blocks.
 
-    One block per layer of :func:`layer_table`. Feature maps ``(H, W, C)``
-    are boxes in perspective: height follows H, depth W and thickness log2(C),
-    so the maps visibly shrink through the encoder and grow back through the
-    decoder. Vectors (Flatten, Dense) are flat bars whose height grows with
-    the square root of their width. Above each block is its output shape
-    (``"28×28×4"``); below it the layer type, its spec (``"4@5×5"`` for
-    filters@kernel, units for Dense, the window for pooling and upsampling)
-    and its activation. The encoder and decoder are shaded (blue, orange) with
-    their parameter counts and the codings block is highlighted. Shapes come
-    from the built model: ``conv_autoencoder(input_shape=(32, 32, 3))`` is
-    drawn from 32×32×3.
+    One block per layer of :func:`layer_table`. Feature maps ``(H, W, C)`` are
+    boxes in perspective (height H, depth W, thickness log2(C)), so they shrink
+    through the encoder and grow back through the decoder. Vectors (Flatten,
+    Dense) are flat bars, their height growing with the square root of their
+    width. Above each block is its output shape (``"28×28×4"``); below it the
+    layer type, its spec (``"4@5×5"`` for filters@kernel, units for Dense, the
+    window for pooling and upsampling) and its activation. Encoder and decoder
+    are shaded (blue, orange) with their parameter counts, the codings block
+    highlighted. Shapes come from the built model:
+    ``conv_autoencoder(input_shape=(32, 32, 3))`` is drawn from 32×32×3.
 
     Args:
         autoencoder: a convolutional :class:`~aelib.models.Autoencoder`.

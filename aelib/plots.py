@@ -1,16 +1,14 @@
 """The article's plots as pure functions: arrays or models in, a ``Figure`` out.
 
-Each function builds a :class:`matplotlib.figure.Figure` directly (never
-through ``pyplot``), so nothing touches global state and the caller decides to
-show or save it::
+Each function builds a :class:`matplotlib.figure.Figure` without ``pyplot``, so
+no global state is touched and the caller shows or saves it::
 
     fig = plot_generated(ae, seed=0)
     fig.savefig("k_auto0_gen.png", dpi=100)
 
-Functions that draw one picture also take ``ax=`` to draw on an existing Axes
-(they then return its figure). Default sizes keep the aspect of the article's
-published PNGs at 1.5 times their pixels when saved with ``dpi=100``, and
-constrained layout fits titles, labels and colour bars inside that size.
+Functions that draw one picture also take ``ax=`` (and return its figure).
+Default sizes are the article's PNGs at 1.5 times their pixels (``dpi=100``);
+constrained layout fits titles, labels and colour bars inside them.
 """
 
 from __future__ import annotations
@@ -47,17 +45,16 @@ __all__ = [
 #: the coding coordinates the article's Figure 4 shows
 HISTOGRAM_COORDS = (0, 1, 2, 4, 5, 6, 7, 14)
 METHODS = ("pca", "kernel_pca")
-#: KernelPCA's solver: far faster than "dense" on thousands of codings, for the
-#: same leading components
+#: KernelPCA's solver: faster than "dense" on thousands of codings, same leading components
 DEFAULT_EIGEN_SOLVER = "randomized"
 
 # default sizes in inches: the published PNG's pixels x 1.5 / 100 (saved at dpi=100)
 _GRID_INCH_PER_PIXEL = 1 / 56  # a 28-pixel digit is half an inch
 _GRID_MARGIN = 0.5  # inches around a grid; 3x12 digits then give 650x200 px (429x132 x1.5)
 _HIST_PANEL = (3.215, 3.18)  # 2x4 panels give 1286x636 px (857x424 x1.5)
-_PROJECTION_2D = (5.94, 4.86)  # 594x486 px (396x324 x1.5)
-_PROJECTION_3D = (7.56, 4.32)  # 756x432 px (kerpca3d 504x288 x1.5)
-_PCA_3D = (7.56, 3.78)  # 756x378 px (pca3d 504x252 x1.5)
+_PROJECTION_2D = (5.94, 4.86)  # 396x324 px x1.5
+_PROJECTION_3D = (7.56, 4.32)  # kerpca3d: 504x288 px x1.5
+_PCA_3D = (7.56, 3.78)  # pca3d: 504x252 px x1.5
 _HISTORY = (6.4, 4.0)
 # 3D projections: [left, bottom, width, height] in figure fractions, as in the article
 _AXES_3D = (-0.05, 0.0, 0.88, 1.0)
@@ -68,15 +65,11 @@ _LABEL_SIZE = 14  # axis labels, panel titles and colour-bar ticks, as in the ar
 _MAX_INCHES = 16.0  # a default figure is scaled down to fit this
 
 
-# --------------------------------------------------------------------------
-# argument checks and drawing helpers (shared by the functions below)
-# --------------------------------------------------------------------------
+# --- argument checks and drawing helpers ---
 def check_figsize(figsize, default, ax: Axes | None = None) -> tuple[float, float] | None:
-    """``figsize`` as two floats, or ``default`` for None; ``ax`` must be an Axes
-    or None, and with an Axes given ``figsize`` must be None.
+    """``figsize`` as two floats > 0, ``default`` for None; refused with an ``ax`` given.
 
-    Checked before any work: matplotlib takes a zero width and fails only when
-    the figure is saved, without naming figsize.
+    Checked up front: matplotlib takes a zero width and fails only on saving, not naming it.
     """
     if ax is not None and not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes or None, got {describe(ax)}")
@@ -100,8 +93,7 @@ def _sigma_or_prior(autoencoder: Autoencoder, sigma) -> float:
 
 
 def _figure_and_axes(ax, figsize, default: tuple[float, float]) -> tuple[Figure, Axes]:
-    """The given Axes and its figure, or a new constrained-layout figure of
-    ``figsize`` (else ``default``) with one Axes."""
+    """``ax`` and its figure, or a new figure of ``figsize`` (else ``default``) and its Axes."""
     figsize = check_figsize(figsize, default, ax)
     if ax is not None:
         return ax.get_figure(root=True), ax
@@ -109,10 +101,10 @@ def _figure_and_axes(ax, figsize, default: tuple[float, float]) -> tuple[Figure,
     return fig, fig.add_subplot()
 
 
-def _panels(n: int, figsize) -> tuple[Figure, np.ndarray]:
-    """A new constrained-layout figure and its ``n`` Axes side by side."""
+def _panels(n_rows: int, n_cols: int, figsize) -> tuple[Figure, np.ndarray]:
+    """A new constrained-layout figure and its Axes, row by row."""
     fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.subplots(1, n, squeeze=False)[0]
+    return fig, fig.subplots(n_rows, n_cols, squeeze=False).ravel()
 
 
 def _check_named(mapping, name: str, what: str) -> dict:
@@ -126,17 +118,18 @@ def _check_named(mapping, name: str, what: str) -> dict:
     return dict(mapping)
 
 
-def _check_codings(codings, name: str = "codings") -> np.ndarray:
+def _check_codings(codings) -> np.ndarray:
     """``(N, n_codings)`` finite numbers with N >= 1, returned as a float array."""
     arr = np.asarray(codings)
     if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be a 2-D array of numbers (N, n_codings), got {describe(codings)}")
+        raise TypeError("codings must be a 2-D array of numbers (N, n_codings), "
+                        f"got {describe(codings)}")
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must have shape (N, n_codings) with N >= 1, got {describe(arr)}")
+        raise ValueError(f"codings must have shape (N, n_codings) with N >= 1, got {describe(arr)}")
     if arr.dtype.kind != "f":
         arr = arr.astype(np.float64)
     if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite, got NaN or inf values in {describe(arr)}")
+        raise ValueError(f"codings must be finite, got NaN or inf values in {describe(arr)}")
     return arr
 
 
@@ -145,8 +138,8 @@ def _check_classes(labels, n: int, n_classes) -> tuple[np.ndarray, int]:
     labels = check_labels(labels, n, "labels", "codings")
     n_classes = check_positive_int(n_classes, "n_classes")
     if labels.min() < 0 or labels.max() >= n_classes:
-        raise ValueError(f"labels must be classes in 0 .. {n_classes - 1} (n_classes={n_classes}), "
-                         f"got values in [{labels.min()}, {labels.max()}]")
+        raise ValueError(f"labels must be classes in 0 .. {n_classes - 1} "
+                         f"(n_classes={n_classes}), got values in [{labels.min()}, {labels.max()}]")
     return labels, n_classes
 
 
@@ -161,13 +154,18 @@ def _grid_figsize(n_rows: int, n_cols: int, height: int, width: int,
     """Half an inch per 28 pixels plus margins, scaled down to at most _MAX_INCHES."""
     w = n_cols * width * _GRID_INCH_PER_PIXEL
     h = n_rows * height * _GRID_INCH_PER_PIXEL
-    scale = min(1.0, (_MAX_INCHES - _GRID_MARGIN - extra_width) / w, (_MAX_INCHES - _GRID_MARGIN) / h)
+    scale = min(1.0, (_MAX_INCHES - _GRID_MARGIN - extra_width) / w,
+                (_MAX_INCHES - _GRID_MARGIN) / h)
     return w * scale + _GRID_MARGIN + extra_width, h * scale + _GRID_MARGIN
 
 
-def _check_channels(images: np.ndarray, name: str) -> None:
+def _check_drawable(images, name: str) -> np.ndarray:
+    """:func:`~aelib.data.check_images`, and channels that ``imshow`` draws: 1, 3 or 4."""
+    images = check_images(images, name)
     if images.shape[-1] not in (1, 3, 4):
-        raise ValueError(f"{name} must have 1 (grey), 3 (RGB) or 4 (RGBA) channels, got {describe(images)}")
+        raise ValueError(f"{name} must have 1 (grey), 3 (RGB) or 4 (RGBA) channels, "
+                         f"got {describe(images)}")
+    return images
 
 
 def _show_tile(ax: Axes, tile: np.ndarray) -> None:
@@ -180,23 +178,20 @@ def _show_tile(ax: Axes, tile: np.ndarray) -> None:
 
 
 def _image_rows(ax, figsize, rows: Sequence[tuple[str, np.ndarray]], extra_width: float) -> Figure:
-    """``(label, images)`` rows of n images of one shape as one grid, each row
-    labelled on the left."""
-    labels, batches = zip(*rows)
+    """``(label, images)`` rows of n images of one shape as one grid, labelled on the left."""
+    names, batches = zip(*rows)
     n, h, w, _ = batches[0].shape
     fig, ax = _figure_and_axes(ax, figsize, _grid_figsize(len(rows), n, h, w, extra_width))
     _show_tile(ax, tile_images(np.concatenate(batches), len(rows), n))
     ax.set_xticks([])
-    ax.set_yticks([(i + 0.5) * h - 0.5 for i in range(len(rows))], labels)
+    ax.set_yticks([(i + 0.5) * h - 0.5 for i in range(len(rows))], names)
     ax.tick_params(axis="y", length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
     return fig
 
 
-# --------------------------------------------------------------------------
-# image grids: generated digits, reconstructions
-# --------------------------------------------------------------------------
+# --- image grids: generated digits, reconstructions ---
 def image_grid(
     images: np.ndarray,
     n_rows: int,
@@ -219,10 +214,9 @@ def image_grid(
         >>> fig = image_grid(data.x_test[:21], 3, 7)  # doctest: +SKIP
         >>> fig.savefig("digits.png", dpi=100)  # doctest: +SKIP
     """
-    images = check_images(images, "images")
+    images = _check_drawable(images, "images")
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")
-    _check_channels(images, "images")
     tile = tile_images(images, n_rows, n_cols)  # checks that the images fill the grid
     fig, ax = _figure_and_axes(ax, figsize, _grid_figsize(n_rows, n_cols, *images.shape[1:3]))
     _show_tile(ax, tile)
@@ -246,8 +240,7 @@ def plot_generated(
         autoencoder: a (trained) :class:`~aelib.Autoencoder`.
         n_rows, n_cols: the grid of ``n_rows * n_cols`` codings (the article: 3 x 12).
         sigma: standard deviation of every coding coordinate; ``None``: the
-            model's ``prior_sigma`` (0.33 for the article's autoencoders, 1 for
-            a variational one).
+            model's ``prior_sigma`` (0.33 for the article's autoencoders, 1 for a VAE).
         seed: seeds the random codings.
         ax, figsize: as in :func:`image_grid`.
     """
@@ -255,7 +248,7 @@ def plot_generated(
     n_rows = check_positive_int(n_rows, "n_rows")
     n_cols = check_positive_int(n_cols, "n_cols")
     sigma = _sigma_or_prior(autoencoder, sigma)
-    check_figsize(figsize, None, ax)  # before generating; image_grid sizes the figure
+    check_figsize(figsize, None, ax)  # before generating
     images = autoencoder.generate(n_rows * n_cols, sigma=sigma, seed=seed)
     return image_grid(images, n_rows, n_cols, ax=ax, figsize=figsize)
 
@@ -275,7 +268,7 @@ def plot_generated_comparison(
 
     Args:
         autoencoders: panel title -> trained :class:`~aelib.Autoencoder`, in
-            the order to draw them (e.g. ``{"dense AE": ..., "VAE": ...}``).
+            drawing order (e.g. ``{"dense AE": ..., "VAE": ...}``).
         n_rows, n_cols: each panel's grid.
         seed: seeds every model's random codings (the same seed for each).
         figsize: by default each panel as :func:`image_grid` sizes it, side by side.
@@ -287,8 +280,8 @@ def plot_generated_comparison(
     n_cols = check_positive_int(n_cols, "n_cols")
     first = next(iter(autoencoders.values()))
     width, height = _grid_figsize(n_rows, n_cols, *first.input_shape[:2])
-    fig, axes = _panels(len(autoencoders),
-                        check_figsize(figsize, (width * len(autoencoders), height + 0.6)))
+    figsize = check_figsize(figsize, (width * len(autoencoders), height + 0.6))
+    fig, axes = _panels(1, len(autoencoders), figsize)
     for ax, (title, ae) in zip(axes, autoencoders.items()):
         images = ae.generate(n_rows * n_cols, sigma=ae.prior_sigma, seed=seed)
         image_grid(images, n_rows, n_cols, ax=ax)
@@ -311,25 +304,23 @@ def plot_reconstructions(
         ax, figsize: as in :func:`image_grid`, with room for the rows' labels
             "original" and "reconstruction".
     """
-    originals = check_images(originals, "originals")
+    originals = _check_drawable(originals, "originals")
     reconstructions = check_images(reconstructions, "reconstructions")
     if originals.shape != reconstructions.shape:
         raise ValueError(f"reconstructions must have the shape of originals, got "
                          f"{reconstructions.shape} for {originals.shape}")
-    _check_channels(originals, "originals")
     rows = [("original", originals), ("reconstruction", reconstructions)]
     return _image_rows(ax, figsize, rows, extra_width=1.3)
 
 
-# --------------------------------------------------------------------------
-# codings: histograms and (kernel) PCA projections
-# --------------------------------------------------------------------------
+# --- codings: histograms and (kernel) PCA projections ---
 def _check_coords(coords, n_codings: int) -> list[int]:
     """One coordinate index, or a non-empty sequence of them, each in ``0 .. n_codings - 1``."""
     if isinstance(coords, (int, np.integer)):
         coords = (coords,)
-    if not isinstance(coords, (Sequence, np.ndarray)) or isinstance(coords, str) or len(coords) == 0:
-        raise TypeError(f"coords must be a non-empty sequence of coordinate indices, got {describe(coords)}")
+    if not isinstance(coords, (Sequence, np.ndarray)) or isinstance(coords, str) or not len(coords):
+        raise TypeError("coords must be a non-empty sequence of coordinate indices, "
+                        f"got {describe(coords)}")
     for i, c in enumerate(coords):
         if isinstance(c, bool) or not isinstance(c, (int, np.integer)):
             raise TypeError(f"coords[{i}] must be an integer index, got {describe(c)}")
@@ -372,14 +363,14 @@ def plot_coding_histograms(
     n_rows = math.ceil(len(coords) / n_cols)
     figsize = check_figsize(figsize, (_HIST_PANEL[0] * n_cols, _HIST_PANEL[1] * n_rows))
 
-    fig = Figure(figsize=figsize, layout="constrained")
-    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    fig, axes = _panels(n_rows, n_cols, figsize)
     for ax, c in zip(axes, coords):
         ax.hist(codings[:, c], bins=bins, density=True)
         if normal_sigma is not None:
             lo, hi = ax.get_xlim()
             t = np.linspace(min(lo, -3 * normal_sigma), max(hi, 3 * normal_sigma), 200)
-            density = np.exp(-0.5 * (t / normal_sigma) ** 2) / (normal_sigma * math.sqrt(2 * math.pi))
+            density = (np.exp(-0.5 * (t / normal_sigma) ** 2)
+                       / (normal_sigma * math.sqrt(2 * math.pi)))
             ax.plot(t, density, color="C1", linewidth=2, label=f"N(0, {normal_sigma:g})")
         ax.set_title(f"Coord {int(c)}", fontsize=_LABEL_SIZE)
     if normal_sigma is not None:
@@ -394,8 +385,7 @@ def _check_projection(
 ) -> tuple[np.ndarray, int, dict]:
     """Check project_codings' own arguments; return codings, n_components and KernelPCA's kwargs.
 
-    scikit-learn checks KernelPCA's parameters (kernel, gamma, degree,
-    eigen_solver, coef0) when it fits, with messages that name them.
+    scikit-learn checks kernel, gamma, degree, eigen_solver and coef0 itself, naming them.
     """
     codings = _check_codings(codings)
     n_components = check_positive_int(n_components, "n_components")
@@ -427,7 +417,8 @@ def _project(codings: np.ndarray, n_components: int, method: str, kwargs: dict,
 
     if method == "pca":
         return PCA(n_components=n_components, random_state=seed).fit_transform(codings)
-    return KernelPCA(n_components=n_components, random_state=seed, **kwargs).fit_transform(codings)
+    kpca = KernelPCA(n_components=n_components, random_state=seed, **kwargs)
+    return kpca.fit_transform(codings)
 
 
 def project_codings(
@@ -442,15 +433,14 @@ def project_codings(
     seed: int | None = None,
     **kernel_params,
 ) -> np.ndarray:
-    """Project codings onto their first principal components (plain or kernel PCA),
-    fitted on the codings themselves.
+    """Project codings onto their first principal components (plain or kernel PCA, fitted on them).
 
     Args:
         codings: ``(N, n_codings) float``.
         n_components: how many components to keep (at most N; for "pca" also
             at most n_codings).
-        method: ``"pca"`` (:class:`sklearn.decomposition.PCA`, which ignores
-            the kernel arguments) or ``"kernel_pca"`` (:class:`~sklearn.decomposition.KernelPCA`).
+        method: ``"pca"`` (:class:`sklearn.decomposition.PCA`, which ignores the
+            kernel arguments) or ``"kernel_pca"`` (:class:`~sklearn.decomposition.KernelPCA`).
         kernel, gamma, degree, eigen_solver: KernelPCA's; ``kernel`` is a name
             (``"poly"``, ``"rbf"``, ``"cosine"``, ...) or a callable ``k(x, y)``.
         seed: seeds the randomized / arpack solvers.
@@ -473,7 +463,8 @@ def _check_axis_labels(axis_labels, n_components: int) -> Sequence[str]:
     if axis_labels is None:
         return ("$x$", "$y$", "$z$")[:n_components]
     if (isinstance(axis_labels, str) or not isinstance(axis_labels, Sequence)
-            or len(axis_labels) != n_components or not all(isinstance(s, str) for s in axis_labels)):
+            or len(axis_labels) != n_components
+            or not all(isinstance(s, str) for s in axis_labels)):
         raise ValueError(f"axis_labels must be {n_components} strings, got {describe(axis_labels)}")
     return axis_labels
 
@@ -482,8 +473,7 @@ def _scatter_projection(z: np.ndarray, labels: np.ndarray, cmap: Colormap, n_cla
                         axis_labels: Sequence[str], figsize: tuple[float, float]) -> Figure:
     """Scatter 2 or 3 columns of projections coloured by class, with a discrete colour bar."""
     if z.shape[1] == 2:
-        fig = Figure(figsize=figsize, layout="constrained")
-        ax = fig.add_subplot()
+        fig, ax = _figure_and_axes(None, figsize, None)
     else:  # constrained layout shrinks an mplot3d Axes to a third of the width: place by hand
         fig = Figure(figsize=figsize)
         ax = fig.add_axes(_AXES_3D, projection="3d")
@@ -559,8 +549,8 @@ def plot_projection(
         raise ValueError(f"n_samples must be at least n_components ({n_components}), got "
                          f"{n_samples} (codings hold {len(codings)})")
     axis_labels = _check_axis_labels(axis_labels, n_components)
-    default = _PROJECTION_2D if n_components == 2 else _PCA_3D if method == "pca" else _PROJECTION_3D
-    figsize = check_figsize(figsize, default)
+    default_3d = _PCA_3D if method == "pca" else _PROJECTION_3D
+    figsize = check_figsize(figsize, _PROJECTION_2D if n_components == 2 else default_3d)
 
     rng = np.random.default_rng(seed)
     n = len(codings)
@@ -570,9 +560,7 @@ def plot_projection(
     return _scatter_projection(z, labels[idx], cmap, n_classes, axis_labels, figsize)
 
 
-# --------------------------------------------------------------------------
-# training history
-# --------------------------------------------------------------------------
+# --- training history ---
 def plot_history(
     history,
     *,
@@ -593,7 +581,8 @@ def plot_history(
     """
     logs = getattr(history, "history", history)
     if not isinstance(logs, Mapping):
-        raise TypeError(f"history must be a keras History or its .history dict, got {describe(history)}")
+        raise TypeError("history must be a keras History or its .history dict, "
+                        f"got {describe(history)}")
     if "loss" not in logs:
         raise ValueError(f"history must have a 'loss' entry, got keys {sorted(logs)}")
     # a diverged run's NaN losses are drawn as gaps, not refused
@@ -613,16 +602,13 @@ def plot_history(
     if log_y:
         ax.set_yscale("log")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
+    ax.set(xlabel="epoch", ylabel="loss")
     ax.grid(True, alpha=0.3)
     ax.legend()
     return fig
 
 
-# --------------------------------------------------------------------------
-# beyond the article: denoising, anomaly scores, how many codings
-# --------------------------------------------------------------------------
+# --- beyond the article: denoising, anomaly scores, how many codings ---
 def plot_denoising(
     clean: np.ndarray,
     noisy: np.ndarray,
@@ -640,7 +626,7 @@ def plot_denoising(
         figsize: by default half an inch per 28 pixels, plus room for the
             rows' labels: "noisy", the ``denoised`` labels, "clean".
     """
-    clean = check_images(clean, "clean")
+    clean = _check_drawable(clean, "clean")
     denoised = _check_named(denoised, "denoised", "images")
     rows = [("noisy", "noisy", noisy), *((k, f"denoised[{k!r}]", v) for k, v in denoised.items())]
     checked = []
@@ -650,7 +636,6 @@ def plot_denoising(
             raise ValueError(f"{name} must hold as many images as clean ({len(clean)}), "
                              f"got {describe(images)}")
         checked.append((label, images))
-    _check_channels(clean, "clean")
     return _image_rows(None, figsize, [*checked, ("clean", clean)], extra_width=3.0)
 
 
@@ -663,9 +648,7 @@ def _score_histogram(ax: Axes, label: str, scores: np.ndarray, flags: np.ndarray
     if threshold is not None:
         ax.axvline(threshold, color="black", ls="--", lw=1, label="mean + 1 std")
     ax.set_xscale("log")
-    ax.set_title(label)
-    ax.set_xlabel("reconstruction error (MSE)")
-    ax.set_yticks([])
+    ax.set(title=label, xlabel="reconstruction error (MSE)", yticks=[])
     ax.legend(fontsize=8, frameon=False)
 
 
@@ -677,9 +660,7 @@ def _roc_panel(ax: Axes, scores: Mapping[str, np.ndarray], flags: np.ndarray) ->
         fpr, tpr, _ = roc_curve(flags, s)
         ax.plot(fpr, tpr, label=f"{label} (AUC {roc_auc(s, flags):.3f})")
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_title("ROC")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
     ax.set_aspect("equal")
     ax.legend(fontsize=8, loc="lower right")
 
@@ -692,8 +673,8 @@ def plot_anomaly(
     bins: int = 60,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
-    """Anomaly scores of several models: a histogram each, normal against
-    anomalous, and their ROC curves (AUC in the legend) in one last panel.
+    """Anomaly scores of several models: a histogram each, normal against anomalous,
+    then one panel of their ROC curves (AUC in the legend).
 
     Args:
         scores: model label -> ``(N,)`` anomaly scores > 0 of the same N
@@ -701,7 +682,7 @@ def plot_anomaly(
         is_anomaly: ``(N,)`` booleans, True for the anomalies.
         thresholds: model label -> a threshold to mark in its histogram
             (e.g. mean + 1 std of the training errors).
-        bins: histogram bins (log-spaced over all scores).
+        bins: histogram bins (log-spaced over each model's scores).
         figsize: default 4 inches per panel by 3.6.
     """
     scores = _check_named(scores, "scores", "(N,) scores")
@@ -714,7 +695,8 @@ def plot_anomaly(
                              f"got values in [{s.min():g}, {s.max():g}]")
     thresholds = {} if thresholds is None else _check_named(thresholds, "thresholds", "float")
     bins = check_positive_int(bins, "bins")
-    fig, axes = _panels(len(scores) + 1, check_figsize(figsize, (4.0 * (len(scores) + 1), 3.6)))
+    figsize = check_figsize(figsize, (4.0 * (len(scores) + 1), 3.6))
+    fig, axes = _panels(1, len(scores) + 1, figsize)
     for ax, (label, s) in zip(axes, scores.items()):
         _score_histogram(ax, label, s, flags, bins, thresholds.get(label))
     _roc_panel(axes[-1], scores, flags)
@@ -738,7 +720,8 @@ def plot_codings_sweep(
         title: the Axes' title.
     """
     if isinstance(sizes, (str, int)) or not isinstance(sizes, Sequence) or not sizes:
-        raise TypeError(f"sizes must be a non-empty sequence of integers >= 1, got {describe(sizes)}")
+        raise TypeError("sizes must be a non-empty sequence of integers >= 1, "
+                        f"got {describe(sizes)}")
     sizes = [check_positive_int(n, "sizes[]") for n in sizes]
     mse = _check_named(mse, "mse", "one MSE per size")
     for label, values in mse.items():
@@ -753,8 +736,7 @@ def plot_codings_sweep(
     ax.set_yscale("log")
     ax.set_xticks(sizes, [str(n) for n in sizes])
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("codings")
-    ax.set_ylabel("test MSE")
+    ax.set(xlabel="codings", ylabel="test MSE")
     if title:
         ax.set_title(title)
     ax.grid(True, alpha=0.3, which="both")
@@ -783,15 +765,14 @@ def plot_codings_2d(
     """
     codings = _check_codings(codings)
     if codings.shape[1] != 2:
-        raise ValueError(f"codings must have 2 columns (a 2-coding model), got {describe(codings)}; "
-                         "project larger codings with plot_projection")
+        raise ValueError("codings must have 2 columns (a 2-coding model), "
+                         f"got {describe(codings)}; project larger codings with plot_projection")
     labels, n_classes = _check_classes(labels, len(codings), n_classes)
     cmap = matplotlib.colormaps.get_cmap(cmap)
     fig, ax = _figure_and_axes(ax, figsize, _PROJECTION_2D)
     points = ax.scatter(codings[:, 0], codings[:, 1], c=labels, s=3, alpha=0.7, linewidths=0,
                         **_class_colours(cmap, n_classes))
-    ax.set_xlabel("coding 1")
-    ax.set_ylabel("coding 2")
+    ax.set(xlabel="coding 1", ylabel="coding 2")
     if title:
         ax.set_title(title)
     fig.colorbar(points, ax=ax, ticks=np.arange(n_classes))
@@ -799,8 +780,8 @@ def plot_codings_2d(
 
 
 def latent_grid(n: int, sigma: float = 1.0) -> np.ndarray:
-    """``n`` coding values at the 5% .. 95% quantiles of N(0, sigma), in equal
-    steps of probability: each stands for the same share of the prior."""
+    """``n`` coding values at the 5% .. 95% quantiles of N(0, sigma), in equal steps of
+    probability: each stands for the same share of the prior."""
     normal = statistics.NormalDist(0.0, sigma)
     return np.array([normal.inv_cdf(p) for p in np.linspace(0.05, 0.95, n)], dtype=np.float32)
 
@@ -829,7 +810,8 @@ def plot_latent_grid(
     """
     check_autoencoder(autoencoder)
     if autoencoder.n_codings != 2:
-        raise ValueError(f"autoencoder must have 2 codings (n_codings=2), got {autoencoder.n_codings}")
+        raise ValueError("autoencoder must have 2 codings (n_codings=2), "
+                         f"got {autoencoder.n_codings}")
     n = check_positive_int(n, "n")
     sigma = _sigma_or_prior(autoencoder, sigma)
     check_figsize(figsize, None, ax)
@@ -841,11 +823,10 @@ def plot_latent_grid(
     _show_tile(ax, tile_images(images, n, n))
     ticks = sorted({0, n // 2, n - 1})
 
-    def labels(column_values):
-        return [f"{v:.2f}" if abs(v) >= 0.005 else "0" for v in column_values[ticks]]
+    def tick_text(grid_values):
+        return [f"{v:.2f}" if abs(v) >= 0.005 else "0" for v in grid_values[ticks]]
 
-    ax.set_xticks([(i + 0.5) * width - 0.5 for i in ticks], labels(values))
-    ax.set_yticks([(i + 0.5) * height - 0.5 for i in ticks], labels(values[::-1]))  # rows: top down
-    ax.set_xlabel("coding 1")
-    ax.set_ylabel("coding 2")
+    ax.set_xticks([(i + 0.5) * width - 0.5 for i in ticks], tick_text(values))
+    ax.set_yticks([(i + 0.5) * height - 0.5 for i in ticks], tick_text(values[::-1]))  # top down
+    ax.set(xlabel="coding 1", ylabel="coding 2")
     return fig
