@@ -1,14 +1,12 @@
 """The trained-model cache that ``aelib figures`` and ``aelib report`` share.
 
-A :class:`Run` holds the data, seed and settings of one regeneration and
-hands out trained models: from this run, from the cache folder, or trained now
-(and cached). An entry is named by a hash of everything that decides the model
-(:meth:`Run.config`): ``KIND-KEY.keras``, ``KIND-KEY.frames.npz`` (the
-reconstruction frames) and ``KIND-KEY.json``, the record, written last with the
-SHA-256 of the other files. An entry that cannot be read in full, or whose
-record names other settings, is a miss: said in one line, trained again and
-replaced. A cache that cannot be written costs only the caching. Every file is
-written atomically, and runs sharing a folder take turns (an advisory lock).
+A :class:`Run` holds the data, seed and settings of one regeneration and hands
+out trained models: from this run, from the cache folder, or trained now and
+cached. An entry, ``KIND-KEY.keras``, ``.frames.npz`` and ``.json`` (the record,
+written last with the other files' SHA-256), is keyed by a hash of
+:meth:`Run.config`. An entry that cannot be used is a miss, said in one line and
+trained again; a cache that cannot be written costs only the caching (see
+docs/reliability.md).
 
     from aelib.cache import Run
     run = Run(aelib.load_mnist(), seed=0, cache_dir=".aelib-cache")
@@ -55,12 +53,9 @@ __all__ = ["MODELS", "ModelSpec", "Run", "TrainedModel"]
 class ModelSpec:
     """How the cached model of one kind is built and trained.
 
-    ``snapshot_*``: the reconstruction GIF's frames per epoch and how many
-    epochs it covers (``None``: all), or ``snapshot_spaced`` frames spread over
-    the run on a log scale (:func:`aelib.training.spaced_steps`: the first
-    steps, where digits form, densely). ``bfloat16``: build it with the
-    ``"mixed_bfloat16"`` policy where that is measured to pay off (see
-    :meth:`dtype_policy`), float32 elsewhere.
+    ``snapshot_*``: the GIF's frames per epoch and how many epochs it covers
+    (``None``: all), or ``snapshot_spaced`` frames on a log scale
+    (:func:`aelib.training.spaced_steps`). ``bfloat16``: see :meth:`dtype_policy`.
     """
 
     kind: str
@@ -91,9 +86,8 @@ class ModelSpec:
         return 1 + min(epochs, self.snapshot_epochs or epochs) * self.snapshot_per_epoch
 
     def dtype_policy(self) -> str:
-        """The policy this machine builds the model with: ``"mixed_bfloat16"`` for
-        a ``bfloat16`` spec under TensorFlow on hardware with native bfloat16
-        (:func:`aelib.devices.native_bfloat16`), ``"float32"`` otherwise."""
+        """``"mixed_bfloat16"`` for a ``bfloat16`` spec under TensorFlow on hardware
+        with native bfloat16 (:func:`aelib.devices.native_bfloat16`), else ``"float32"``."""
         native = self.bfloat16 and backend_name() == "tensorflow" and native_bfloat16()
         return "mixed_bfloat16" if native else "float32"
 
@@ -103,7 +97,6 @@ MODELS = {
                        quick_epochs=5, snapshot_per_epoch=1, snapshot_spaced=30),
     "conv": ModelSpec("conv", "conv autoencoder", conv_autoencoder, epochs=10, batch_size=150,
                       quick_epochs=6, snapshot_per_epoch=20, snapshot_epochs=5, bfloat16=True),
-    # beyond the article: the variational twins (the figures use the dense one)
     "dense_vae": ModelSpec("dense_vae", "dense VAE", functools.partial(variational_autoencoder, "dense"),
                            epochs=30, batch_size=200, quick_epochs=5, snapshot_per_epoch=1),
     "conv_vae": ModelSpec("conv_vae", "conv VAE", functools.partial(variational_autoencoder, "conv"),
@@ -228,21 +221,20 @@ class Run:
 
     def trained(self, name: str, label: str, settings: dict,
                 fit: Callable[[], tuple[Autoencoder, dict]]) -> TrainedModel:
-        """An autoencoder of a recipe of the caller's (a denoiser, a one-class
-        model...), trained by ``fit()`` once and cached like :meth:`model`'s.
+        """An autoencoder of the caller's recipe (a denoiser, a one-class model...),
+        trained by ``fit`` once and cached like :meth:`model`'s.
 
         Args:
             name: names the cache entry (``NAME-KEY.keras`` and ``.json``) and
                 keys this run's models; letters, digits, ``-`` and ``_``.
             label: names it in progress messages.
-            settings: everything that decides the model besides the data,
-                seed and versions (JSON values); it must hold ``"kind"``
-                (``"dense"`` or ``"conv"``) and ``"n_codings"``, which the
-                cached file is checked against.
+            settings: what decides the model besides the data, seed and
+                versions (JSON values), with the ``"kind"`` and ``"n_codings"``
+                the cached file is checked against.
             fit: ``fit(backup_dir)`` builds and trains the model, passing
-                ``backup_dir`` (a folder beside the entry, or ``None``) to
-                :func:`aelib.train` so that a killed run resumes; returns the
-                model and a record of JSON values (``{"train_seconds": 12.3}``).
+                ``backup_dir`` (or ``None``) to :func:`aelib.train` so that a
+                killed run resumes; returns the model and a JSON record
+                (``{"train_seconds": 12.3}``).
         """
         if not (isinstance(name, str) and name and all(c.isalnum() or c in "-_" for c in name)):
             raise ValueError(f"name must be letters, digits, '-' and '_' (it names cache files), "
@@ -283,10 +275,8 @@ class Run:
 
     def _lookup(self, label: str, stem: Path | None, config: dict, numbers: dict[str, float],
                 load: Callable[[dict[str, Path], dict], object], frames: bool = False):
-        """``load(files, record)`` of the entry at ``stem`` once its record is
-        checked (``config``, the ``numbers`` in ``[0, bound]``, the files'
-        digests); ``None`` with no cache, with ``retrain``, with nothing there,
-        or for an entry that cannot be used (:class:`_Miss`), said in one line."""
+        """``load(files, record)`` of the entry at ``stem`` once its record and digests
+        are checked; ``None`` without one (a :class:`_Miss` is said in one line)."""
         if stem is None or self.retrain:
             return None
         files = _entry_files(stem, frames)
@@ -303,10 +293,8 @@ class Run:
 
     def _store(self, label: str, stem: Path | None, record: dict,
                write: Callable[[dict[str, Path]], None], frames: bool = False) -> None:
-        """Write the entry at ``stem`` with the cache folder locked: ``write(files)``
-        the model (and frames), then ``record`` with their digests, last: it marks
-        the entry complete. A cache that cannot be written is said in one line,
-        and the run goes on without it."""
+        """``write(files)`` the entry at ``stem``, then ``record`` with their digests:
+        last, as it marks the entry complete. A write that fails is said in one line."""
         if stem is None:
             return
         files = _entry_files(stem, frames)
@@ -323,18 +311,15 @@ class Run:
                 with atomic_path(files["record"]) as tmp:
                     tmp.write_text(json.dumps({**record, "files": digests}, indent=2) + "\n")
         except OSError as err:
-            if os.path.isfile(self.cache_dir):
-                why = f"{self.cache_dir} is a file, not a folder"
-            else:
-                why = f"cannot write to {self.cache_dir}: {err.strerror or type(err).__name__}"
+            why = (f"{self.cache_dir} is a file, not a folder" if os.path.isfile(self.cache_dir)
+                   else f"cannot write to {self.cache_dir}: {err.strerror or type(err).__name__}")
             self.progress(f"{label}: not cached ({why}); carrying on without the cache")
 
     def _one_model(self, name: str, label: str, config: dict, numbers: dict[str, float],
                    load: Callable[[Path, dict], object],
                    fit: Callable[[], tuple[object, keras.Model, dict]]):
-        """An entry of one ``.keras`` file and its record (the classifier, the
-        studies' models): ``load(model_path, record)`` on a hit, else ``fit()``,
-        which returns the value, the Keras model to save and its record."""
+        """``load(model_path, record)`` of an entry of one ``.keras`` file, else
+        ``fit()``: the value, the Keras model to cache and its record."""
         stem = self.cache_stem(name, config)
         found = self._lookup(label, stem, config, numbers,
                              lambda files, info: load(files["model"], info))
@@ -397,11 +382,9 @@ class Run:
 
     @contextlib.contextmanager
     def _backup(self, stem: Path | None, label: str) -> Iterator[Path | None]:
-        """The folder where the model of the entry at ``stem`` keeps its backup
-        while it trains (``cache_dir/NAME-KEY.backup``; cleared with
-        ``retrain``), held by this run alone: a run killed mid-training
-        resumes from it. ``None`` without a writable cache, or while another
-        run trains the same entry (this one then trains without a backup)."""
+        """``NAME-KEY.backup``, this run's alone while the entry's model trains, so
+        that a killed run resumes; ``None`` without a writable cache or while
+        another run holds it."""
         if stem is None:
             yield None
             return
@@ -419,6 +402,7 @@ class Run:
             if held:  # Keras removes it when training ends; a crash after may not have
                 shutil.rmtree(backup, ignore_errors=True)
 
+
 def _entry_files(stem: Path, frames: bool) -> dict[str, Path]:
     """The files of the entry at ``stem``: its model, record and (``frames``) frames."""
     files = {"model": stem.with_suffix(".keras"), "record": stem.with_suffix(".json")}
@@ -428,14 +412,11 @@ def _entry_files(stem: Path, frames: bool) -> dict[str, Path]:
 
 
 def _present(path: Path) -> bool:
-    """Whether anything is at ``path`` (a folder that cannot be searched counts
-    as something there: reading it then says why it cannot be used)."""
+    """Whether anything is at ``path`` (an unsearchable folder counts: reading says why)."""
     try:
         os.stat(path, follow_symlinks=False)
-    except (FileNotFoundError, NotADirectoryError):
-        return False
-    except OSError:
-        return True
+    except OSError as err:
+        return not isinstance(err, (FileNotFoundError, NotADirectoryError))
     return True
 
 
@@ -449,16 +430,12 @@ def _unreadable(path: Path, err: OSError) -> str:
 
 
 def _digest(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _read_record(path: Path, config: dict, numbers: dict[str, float]) -> dict:
-    """The entry's JSON record, written for ``config`` and holding each of
-    ``numbers`` in ``[0, bound]``; :class:`_Miss` otherwise."""
+    """The JSON record, written for ``config``, each of ``numbers`` in ``[0, bound]``."""
     try:
         text = path.read_bytes()
         info = json.loads(text)
@@ -479,8 +456,7 @@ def _read_record(path: Path, config: dict, numbers: dict[str, float]) -> dict:
 
 
 def _check_digests(info: dict, files: dict[str, Path]) -> None:
-    """The files are the ones the record was written with (a record without
-    digests is taken on trust)."""
+    """The files are those the record was written with (no digests: taken on trust)."""
     digests, record = info.get("files"), files["record"]
     if digests is None:
         return

@@ -1,11 +1,9 @@
 """The article's figures as a registry.
 
-Each figure is one small recipe: its name (the article's file name), number,
-caption, the model it needs and a function that draws it. :func:`regenerate`
-gets each needed model once from a :class:`aelib.cache.Run` (trained, or
-from the model cache), draws the chosen figures and writes them atomically,
-so an interrupted run leaves no partial file and the next run picks up from
-the cache.
+Each figure is a small recipe: file name, number, caption, the model it needs
+and a function that draws it. :func:`regenerate` gets each model once from a
+:class:`aelib.cache.Run` and writes each figure atomically: an interrupted run
+leaves no partial file, and the next picks up from the cache.
 
     from aelib.figures import regenerate
     regenerate("assets", data=aelib.load_mnist(), seed=0)
@@ -45,10 +43,8 @@ PROJECTION_SAMPLES = 3000  # the article's KernelPCA sample of training images
 class FigureSpec:
     """One figure: its file, number and caption, the model it needs, how to draw it.
 
-    ``model`` is the kind of trained model the figure shows (``None`` for the
-    architecture diagrams, drawn from a freshly built model).
-
-    ``draw(run)`` returns a matplotlib Figure (saved as PNG) or a list of
+    ``model``: the kind of cached model it shows (``None``: a freshly built one,
+    or a study's). ``draw(run)`` returns a matplotlib Figure (saved as PNG) or
     uint8 frames (saved as GIF at ``fps``).
     """
 
@@ -72,7 +68,7 @@ class FigureSpec:
 
 
 def _generated(kind):
-    return lambda run: plots.plot_generated(run.model(kind).autoencoder, seed=run.seed)  # its prior
+    return lambda run: plots.plot_generated(run.model(kind).autoencoder, seed=run.seed)
 
 
 def _projection(kind, n_components, method, **kw):
@@ -94,7 +90,7 @@ def _histograms(run):  # the article's coordinates, HISTOGRAM_COORDS
 
 
 def _vae_histograms(run):
-    """The same coordinates for the VAE: sampled codings, with the prior N(0, 1) over them."""
+    """The VAE's sampled codings, with its prior over them."""
     ae = run.model("dense_vae").autoencoder
     codings = sampled_codings(ae, run.data.x_train, seed=run.seed)
     return plots.plot_coding_histograms(codings, bins=40, normal_sigma=ae.prior_sigma)
@@ -126,7 +122,6 @@ DENOISE_DIGITS = 12  # test digits in the denoising figure
 
 
 def _denoising(run):
-    """Test digits with noise of sigma 0.4, denoised by the best classical filter and both DAEs."""
     sigma = studies.FIGURE_SIGMA
     clean = run.data.x_test[:DENOISE_DIGITS]
     noisy = add_noise(clean, sigma, seed=run.seed)
@@ -149,7 +144,8 @@ def _anomaly(run):
 def _codings_sweep(run):
     study = studies.codings_study(run)
     (dense, n), (conv, _) = (studies.SWEEP[k].for_run(run.quick) for k in ("dense", "conv"))
-    title = f"every size trained on the first {n:,} training images,\ndense {dense} epochs, conv {conv} epochs"
+    title = (f"every size trained on the first {n:,} training images,\n"
+             f"dense {dense} epochs, conv {conv} epochs")
     return plots.plot_codings_sweep(study.sizes, study.mse, title=title)
 
 
@@ -167,8 +163,7 @@ def _codings_2d(run):
     return fig
 
 
-#: images per side of the decoded 2-D grid
-GRID_SIZE = 15
+GRID_SIZE = 15  # images per side of the decoded 2-D grid
 
 
 def _latent_grid_2d(run):

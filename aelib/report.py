@@ -1,26 +1,20 @@
 """The article's claims, measured: ``aelib report``.
 
 The article says that digits decoded from random codings look odd, that the
-codings are not normally distributed, that the 1s form a cluster of their own
-(so random codings seldom decode to a 1), and that a variational autoencoder
-fixes this. :func:`measure` puts a number on each claim for the dense and
-convolutional autoencoders and their variational twins:
+codings are not normally distributed, that the 1s form a cluster of their own,
+and that a variational autoencoder fixes this. :func:`measure` puts a number on
+each claim for the dense and conv autoencoders and their variational twins:
 
 * test MSE of the (deterministic) reconstructions;
-* generation: 1,000 digits decoded from the model's own prior (N(0, 0.33)
-  for the article's autoencoders, N(0, 1) for a VAE), scored by a small
-  digit classifier trained once and cached: its mean top-class confidence,
-  the share it is at least 90% sure of, and how many of each digit it sees;
-* normality: the mean over coordinates of the Kolmogorov-Smirnov statistic of
-  the test set's codings against the prior (for a VAE, the sampled codings
-  the decoder is trained on);
-* separation: the silhouette of the 1s against all other digits, and how
-  often a test digit's 5 nearest training codings vote for its label.
+* generation: 1,000 digits decoded from the model's prior, scored by a small
+  digit classifier (mean top-class confidence, the share it is 90% sure of,
+  how many of each digit);
+* normality: the mean Kolmogorov-Smirnov statistic of the test codings (a
+  VAE's sampled codings) against the prior, per coordinate;
+* separation: the silhouette of the 1s, and 5-nearest-neighbour accuracy.
 
-Nothing in the table is typed in: every number comes from the models. On data
-other than MNIST (Fashion-MNIST, say) no digit classifier is trained and the
-generation columns are left out (:data:`NOT_SCORED`); the rest is measured the
-same way, on the data's own labels.
+On data other than MNIST the classifier's columns are left out
+(:data:`NOT_SCORED`); the rest is measured on the data's own labels.
 
     from aelib.cache import Run
     from aelib.report import measure
@@ -78,8 +72,7 @@ class ModelClaims:
 
 @dataclass(frozen=True)
 class Beyond:
-    """Beyond the article: the denoising, one-class and codings studies
-    (:mod:`aelib.studies`), as Markdown sections."""
+    """The studies of :mod:`aelib.studies`, as Markdown sections."""
 
     denoising: DenoisingStudy
     anomaly: AnomalyStudy
@@ -359,9 +352,8 @@ def measure(run: Run, kinds: Sequence[str] = REPORT_MODELS,
             command: str = "python -m aelib report") -> Report:
     """Measure the article's claims for each model kind (see the module notes).
 
-    The digit classifier is trained (or taken from the cache) only for MNIST
-    (:attr:`aelib.data.Dataset.is_mnist`); on other data the report leaves its
-    columns out and says why (:data:`NOT_SCORED`).
+    The digit classifier is trained or taken from the cache only for MNIST
+    (:attr:`aelib.data.Dataset.is_mnist`); elsewhere its columns are left out.
 
     Args:
         run: data, seed and model cache (see :class:`aelib.cache.Run`);
@@ -383,8 +375,7 @@ def measure(run: Run, kinds: Sequence[str] = REPORT_MODELS,
 
 
 def measure_beyond(run: Run) -> Beyond:
-    """The denoising, one-class and codings studies of :mod:`aelib.studies` for
-    ``run`` (models from the cache where they are there)."""
+    """The studies of :mod:`aelib.studies` for ``run``, models from its cache."""
     run.progress("beyond the article: denoising")
     denoising = studies.denoising_study(run)
     run.progress("beyond the article: one-class MNIST")

@@ -1,22 +1,17 @@
 """Beyond the article: denoising, anomaly detection and how many codings.
 
-The three studies that ``aelib figures`` draws and ``aelib report`` tables,
-with their training plans. Every model goes through the model cache
-(:meth:`aelib.cache.Run.trained`), so the report reuses what the figures trained.
+The studies that ``aelib figures`` draws and ``aelib report`` tables, with their
+training plans (shorter than the article's, so that they stay a small part of a
+full run). Every model goes through :meth:`aelib.cache.Run.trained`.
 
-* Denoising (:func:`denoising_study`): the figures' dense and conv models
-  trained on with noisy inputs and clean targets, for noise sigma 0.2, 0.4 and
-  0.6, against the noisy input, the best classical filter tuned on training
-  images (:mod:`aelib.denoising`) and the plain models.
-* One-class MNIST (:func:`anomaly_study`): per digit, a dense and a conv
-  autoencoder trained on that digit's images, and PCA with as many components
-  as they have codings; ROC AUC per digit, and the TensorFlow tutorial's
-  mean + 1 std threshold on :data:`ANOMALY_DIGIT`.
-* How many codings (:func:`codings_study`): test MSE of the dense and conv
-  models and of PCA for 2 to 64 codings, every size trained by one plan.
+* :func:`denoising_study`: the figures' models trained on with noisy inputs,
+  against the noisy input, the best classical filter (:mod:`aelib.denoising`)
+  and the plain models, per noise sigma.
+* :func:`anomaly_study`: per digit, dense and conv autoencoders and PCA fitted
+  on that digit alone; ROC AUC, and the TensorFlow tutorial's mean + 1 std
+  threshold on :data:`ANOMALY_DIGIT`.
+* :func:`codings_study`: test MSE of the models and PCA for 2 to 64 codings.
 
-The plans are shorter than the article's 50 / 10 epochs, so that these figures
-stay a small part of a full ``aelib figures`` run; each table says its plan.
 :func:`codings_sweep` runs the codings study on data of your own, without the
 cache.
 """
@@ -48,9 +43,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """Epochs, batch size and training images of one study's models, each
-    trained by :func:`aelib.train` with its default recipe; ``quick_*`` for
-    ``--quick`` runs."""
+    """Epochs, batch size and training images of a study's models (``quick_*``:
+    for ``--quick`` runs), trained by :func:`aelib.train`'s default recipe."""
 
     epochs: int
     batch_size: int
@@ -77,13 +71,11 @@ FIGURE_SIGMA = 0.4
 DENOISE_TEST_IMAGES = 2000
 TUNE_IMAGES = 300
 QUICK_TUNE_IMAGES = 100
-#: the denoisers' training plans: they start from the article's trained models and
-#: train on with noise (fine-tuning), which denoises better than training from
-#: scratch in less time (docs/benchmarks.md, "Experiments for the denoisers' training plan")
+#: the denoisers' plans: the article's trained models trained on with noise, which
+#: beats training from scratch (docs/benchmarks.md, the denoisers' training plan)
 DENOISERS = {"dense": TrainingPlan(epochs=5, batch_size=200, quick_epochs=1),
              "conv": TrainingPlan(epochs=3, batch_size=150, quick_epochs=1)}
-#: one-class MNIST's training plans: each model sees one digit's training images
-#: (~6,000 on full MNIST)
+#: one-class MNIST's plans: each model sees one digit's training images
 ONE_CLASS = {"dense": TrainingPlan(epochs=30, batch_size=200, quick_epochs=4),
              "conv": TrainingPlan(epochs=15, batch_size=150, quick_epochs=2)}
 #: the digit of the anomaly figure and of the threshold rule (fixed, not chosen on results)
@@ -136,9 +128,8 @@ def _cached(run: Run, name: str, label: str, kind: str, plan: TrainingPlan, x: n
 
 
 def tuned_classical(run: Run, sigma: float) -> list[ClassicalDenoiser]:
-    """The classical filters tuned for noise of ``sigma`` on the run's first
-    :data:`TUNE_IMAGES` training digits (their own noise, seed ``run.seed + 1``),
-    best first: what the denoising table and figure compare with."""
+    """The classical filters tuned for noise of ``sigma`` on the first
+    :data:`TUNE_IMAGES` training digits (noise seed ``run.seed + 1``), best first."""
     tune_clean = run.data.x_train[:QUICK_TUNE_IMAGES if run.quick else TUNE_IMAGES]
     return tune_classical(add_noise(tune_clean, sigma, seed=run.seed + 1), tune_clean)
 
@@ -150,13 +141,12 @@ def denoiser_recipe(kind: str, quick: bool, n_fit: int = 55_000) -> str:
 
 
 def denoiser(run: Run, kind: str, sigma: float) -> Autoencoder:
-    """The run's trained ``kind`` model (:meth:`Run.model`), trained on to denoise
-    noise of ``sigma`` (:data:`DENOISERS`)."""
+    """The run's ``kind`` model trained on to denoise noise of ``sigma`` (:data:`DENOISERS`)."""
     kind = _kind(kind)
     x_fit = run.data.split_validation()[0]  # as the article's models: the validation split held out
-    # no dot in a cache name: the entry's files are NAME-KEY.keras and NAME-KEY.json
-    return _cached(run, f"denoise-{kind}-{round(sigma * 100):03d}", f"{kind} denoiser, sigma {sigma:g}", kind,
-                   DENOISERS[kind], x_fit, noise=float(sigma), fine_tune=True)
+    name = f"denoise-{kind}-{round(sigma * 100):03d}"  # no dot: it names the cache files
+    return _cached(run, name, f"{kind} denoiser, sigma {sigma:g}", kind, DENOISERS[kind], x_fit,
+                   noise=float(sigma), fine_tune=True)
 
 
 def one_class_model(run: Run, kind: str, digit: int) -> Autoencoder:
@@ -176,23 +166,16 @@ def sweep_model(run: Run, kind: str, n_codings: int) -> Autoencoder:
 
 
 def vae_2d_model(run: Run) -> Autoencoder:
-    """A dense VAE with 2 codings, trained by the codings sweep's dense plan
-    (:data:`SWEEP`), like the 2-coding autoencoder it is drawn beside."""
+    """A dense VAE with 2 codings, trained by the codings sweep's dense plan (:data:`SWEEP`)."""
     return _cached(run, "vae2d-dense", "dense VAE, 2 codings", "dense_vae", SWEEP["dense"],
                    run.data.x_train, n_codings=2)
 
 
-# --------------------------------------------------------------------------
-# denoising
-# --------------------------------------------------------------------------
+# -- denoising ---------------------------------------------------------------
 @dataclass(frozen=True)
 class DenoisingStudy:
-    """Test MSE against the clean digits, per noise sigma.
-
-    ``rows``: row label -> one MSE per sigma; ``classical``: the filters tuned
-    at each sigma, best first (tuning MSE), with ``classical_test``: their test
-    MSE in the same order.
-    """
+    """Test MSE against the clean digits: ``rows``, one per sigma; ``classical``:
+    the filters tuned at each sigma, best first, and ``classical_test`` their test MSE."""
 
     sigmas: tuple[float, ...]
     rows: dict[str, list[float]]
@@ -209,8 +192,7 @@ class DenoisingStudy:
 
 
 def denoising_study(run: Run, sigmas: Sequence[float] | None = None) -> DenoisingStudy:
-    """The denoising table: noisy input, best classical filter, plain and denoising
-    autoencoders (see the module notes). Quick runs cover sigma 0.4 only."""
+    """The denoising study (see the module notes); quick runs cover :data:`FIGURE_SIGMA`."""
     sigmas = tuple(sigmas or (QUICK_SIGMAS if run.quick else DENOISE_SIGMAS))
     data = run.data
     clean = data.x_test[:DENOISE_TEST_IMAGES]
@@ -236,9 +218,7 @@ def denoising_study(run: Run, sigmas: Sequence[float] | None = None) -> Denoisin
                           run.seed)
 
 
-# --------------------------------------------------------------------------
-# one-class MNIST
-# --------------------------------------------------------------------------
+# -- one-class MNIST ---------------------------------------------------------
 @dataclass(frozen=True)
 class AnomalyStudy:
     """One-class MNIST: ``auc[model label][digit]``, and for :data:`ANOMALY_DIGIT`
@@ -298,9 +278,7 @@ def anomaly_study(run: Run, digits: Sequence[int] | None = None) -> AnomalyStudy
                         run.seed)
 
 
-# --------------------------------------------------------------------------
-# how many codings
-# --------------------------------------------------------------------------
+# -- how many codings --------------------------------------------------------
 @dataclass(frozen=True)
 class CodingsStudy:
     """Test MSE per number of codings: ``mse[label]`` has one value per size."""
@@ -316,9 +294,8 @@ def codings_study(run: Run, sizes: Sequence[int] | None = None) -> CodingsStudy:
     """The codings sweep of the run's data (quick runs: :data:`QUICK_CODINGS_SIZES`)."""
     sizes = tuple(sizes or (QUICK_CODINGS_SIZES if run.quick else CODINGS_SIZES))
     x_test = run.data.x_test
-    mse: dict[str, list[float]] = {}
-    for kind in ("dense", "conv"):
-        mse[f"{kind} autoencoder"] = [evaluate(sweep_model(run, kind, n), x_test) for n in sizes]
+    mse = {f"{kind} autoencoder": [evaluate(sweep_model(run, kind, n), x_test) for n in sizes]
+           for kind in ("dense", "conv")}
     x_fit = run.data.x_train[:SWEEP["dense"].for_run(run.quick)[1]]
     mse["PCA"] = [float(anomaly.pca_reconstruction_errors(x_fit, x_test, n, seed=run.seed).mean())
                   for n in sizes]
