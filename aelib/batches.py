@@ -2,13 +2,10 @@
 
 Every backend sees the same batches, in an order that follows from the seed
 and the epoch alone (:func:`epoch_order`). Under TensorFlow a ``tf.data``
-pipeline gathers each batch from the training set, held as one tensor, while
-the previous batch trains, which is faster than Keras's Python slicing of numpy
-arrays; elsewhere a plain generator of numpy batches feeds ``fit``.
-
-Data streamed from disk (a ``tf.data.Dataset``, a ``keras.utils.PyDataset``, a
-PyTorch ``DataLoader``, any iterable of image batches) goes to ``fit`` as it
-is, wrapped only to pair each batch with its targets (:func:`with_targets`).
+pipeline gathers each batch from the training set while the previous one
+trains (faster than Keras's slicing of numpy arrays); elsewhere a generator
+of numpy batches feeds ``fit``. A stream of image batches goes to ``fit`` as
+it is, each batch paired with its targets (:func:`with_targets`).
 """
 
 from __future__ import annotations
@@ -23,10 +20,8 @@ from .devices import backend_name
 
 __all__ = ["add_noise", "batches", "epoch_order", "is_stream", "with_targets"]
 
-#: the third word of the noise generator's seed: keeps its stream apart from the shuffling's
-_NOISE_STREAM = 1
-#: images read from the start of a stream to check its batches and find its mean image
-_PEEK_IMAGES = 1000
+_NOISE_STREAM = 1  #: the noise generator's last seed word: apart from the shuffling's
+_PEEK_IMAGES = 1000  #: images read from a stream's start to check it and find its mean
 
 
 def _noisy(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
@@ -65,23 +60,25 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
 
 def batches(x: np.ndarray, batch_size: int, seed: int | None, epochs: int, noise: float = 0.0,
             first_epoch: int = 0):
-    """Epochs ``first_epoch`` to ``epochs - 1`` of shuffled ``(x, x)`` batches,
-    one iterator for ``model.fit`` over all of them (it is given
-    ``steps_per_epoch``); a resumed run starts after the epochs it has done.
+    """Epochs ``first_epoch`` to ``epochs - 1`` of shuffled ``(x, x)`` batches, one
+    iterator for ``model.fit`` (given ``steps_per_epoch``) over all of them.
 
-    Each epoch visits every image once, in the order :func:`epoch_order`
-    gives; its last batch is smaller when ``batch_size`` does not divide
-    ``len(x)``. With ``noise > 0`` the inputs get fresh Gaussian noise of that
-    standard deviation, clipped to [0, 1], and the targets stay clean. The
-    noise follows from ``seed`` and the step (numpy's generator, or
-    TensorFlow's stateless normal in the ``tf.data`` pipeline: both seeded,
-    not the same numbers).
+    Each epoch visits every image once, in :func:`epoch_order`'s order; its
+    last batch is smaller when ``batch_size`` does not divide ``len(x)``. With
+    ``noise > 0`` the inputs get fresh Gaussian noise of that standard
+    deviation, clipped to [0, 1], and the targets stay clean. The noise follows
+    from ``seed`` and the step (numpy's generator, or TensorFlow's stateless
+    normal under TensorFlow: both seeded, not the same numbers).
     """
-    if seed is None:  # a fresh order per call, unless numpy's global seed was set
-        seed = int(np.random.randint(0, 2**31 - 1))
+    seed = _seed(seed)
     if backend_name() == "tensorflow":
         return _tf_batches(x, batch_size, seed, epochs, noise, first_epoch)
     return _numpy_batches(x, batch_size, seed, epochs, noise, first_epoch)
+
+
+def _seed(seed: int | None) -> int:
+    """``seed``, or a fresh one (numpy's global generator's, so ``np.random.seed`` holds)."""
+    return int(np.random.randint(0, 2**31 - 1)) if seed is None else seed
 
 
 def _numpy_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise: float = 0.0,
@@ -95,8 +92,7 @@ def _numpy_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise
 
 def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise: float = 0.0,
                 first_epoch: int = 0):
-    """The same batches as a ``tf.data`` pipeline: one ``tf.gather`` per batch,
-    the next batch gathered while one trains (``prefetch``)."""
+    """The same batches as a ``tf.data`` pipeline: one ``tf.gather`` per batch, prefetched."""
     import tensorflow as tf
 
     images = tf.convert_to_tensor(x)
@@ -121,9 +117,8 @@ def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise: f
         noisy = batch + noise * tf.random.stateless_normal(tf.shape(batch), noise_seed)
         return tf.clip_by_value(noisy, 0.0, 1.0), batch
 
-    # tf.data's autotuner off (at the end of a call the iterator could wait on
-    # its thread's timed sleep) and its default rewrites off (they copied the
-    # captured training set once more per call): both measured faster.
+    # autotuning off (the iterator could wait on its thread's timed sleep at the end)
+    # and the default rewrites off (they copied the captured training set once more)
     options = tf.data.Options()
     options.autotune.enabled = False
     options.experimental_optimization.apply_default_optimizations = False
@@ -133,7 +128,6 @@ def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise: f
     return dataset.prefetch(2).with_options(options)
 
 
-# -- streams ------------------------------------------------------------------
 def is_stream(x) -> bool:
     """Whether ``x`` is data that ``fit`` reads batch by batch (a ``tf.data``
     dataset, a ``PyDataset``, a ``DataLoader``, a generator...) rather than an
@@ -148,8 +142,7 @@ def with_targets(stream, shape: tuple, *, epochs: int, steps_per_epoch: int | No
 
     The targets are the images; with ``noise > 0`` the inputs get Gaussian
     noise of that standard deviation (clipped to [0, 1], fresh every batch).
-    The stream's first batches are read once to check them and to return its
-    first images.
+    The first batches are read once, to check them.
 
     Args:
         stream: yields ``(batch, H, W, C)`` float images in [0, 1], nothing else:
@@ -165,8 +158,7 @@ def with_targets(stream, shape: tuple, *, epochs: int, steps_per_epoch: int | No
         ``(data, steps, first)``: what to give ``fit``, the batches per epoch,
         and up to 1,000 of the stream's first images.
     """
-    if seed is None:
-        seed = int(np.random.randint(0, 2**31 - 1))
+    seed = _seed(seed)
     one_shot = False
     if _is_tf_dataset(stream):
         data, length = _tf_targets(stream, shape, noise, seed)
@@ -198,24 +190,18 @@ def _length(stream) -> int | None:
         return None
 
 
-def _images(batch, shape: tuple) -> np.ndarray:
-    """One batch of a stream as float32 images of the model's ``shape``."""
-    if isinstance(batch, (tuple, list, dict)):
-        raise TypeError(f"x must yield batches of images alone, got a {type(batch).__name__} "
-                        f"of {len(batch)} (images and labels? map the stream to its images)")
-    return check_images(np.asarray(batch), "x's batches", shape=shape)
-
-
 def _first_batches(stream, shape: tuple) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Up to :data:`_PEEK_IMAGES` of the stream's first images, checked, and
-    the batches read to get them."""
+    """Up to :data:`_PEEK_IMAGES` of the stream's first images, checked, and the batches read."""
     batches = stream
     if isinstance(stream, keras.utils.PyDataset):
         n = stream.num_batches
         batches = (stream[i] for i in (itertools.count() if n is None else range(n)))
     peeked, n = [], 0
     for batch in batches:
-        peeked.append(_images(batch, shape))
+        if isinstance(batch, (tuple, list, dict)):
+            raise TypeError(f"x must yield batches of images alone, got a {type(batch).__name__} "
+                            f"of {len(batch)} (images and labels? map the stream to its images)")
+        peeked.append(check_images(np.asarray(batch), "x's batches", shape=shape))
         n += len(peeked[-1])
         if n >= _PEEK_IMAGES:
             break

@@ -2,15 +2,11 @@
 
 Each builder reads like the Keras code you would write by hand: an encoder
 from images to codings, a decoder from codings to images, and the stacked
-model that trains them together. Layer names are unique across the whole
-autoencoder (``hidden1`` in the encoder, ``hidden2`` in the decoder...): the
-PyTorch backend tracks variables by their path, and two layers of one model
-with the same name would share it. Both return an :class:`Autoencoder` that
-holds the three models and adds encode / decode / reconstruct / generate
-helpers on numpy arrays. The layers are stock Keras layers, so a saved
-autoencoder loads with plain ``keras.saving.load_model``.
-:func:`aelib.variational_autoencoder` builds the variational versions on
-these trunks (see :mod:`aelib.vae`).
+model that trains them together, in an :class:`Autoencoder` with encode /
+decode / reconstruct / generate helpers on numpy arrays. Layer names are
+unique across the autoencoder (``hidden1`` in the encoder, ``hidden2`` in the
+decoder...): PyTorch tracks variables by their path. The layers are stock
+Keras layers, so a saved autoencoder loads with ``keras.saving.load_model``.
 """
 
 from __future__ import annotations
@@ -31,13 +27,9 @@ __all__ = ["CODINGS_SIGMA", "VAE_PRIOR_SIGMA", "Autoencoder", "check_autoencoder
            "check_input_shape", "conv_autoencoder", "dense_autoencoder", "predict",
            "seed_everything"]
 
-#: Standard deviation of the random codings the article decodes into digits:
-#: most values then fall inside tanh's range (-1, 1).
+#: Standard deviation of the codings the article decodes into digits: most fall in tanh's (-1, 1).
 CODINGS_SIGMA = 0.33
-
-#: Standard deviation of a variational autoencoder's prior N(0, 1): the
-#: distribution its KL term pulls the codings towards, and so the one to
-#: sample codings from when generating.
+#: Standard deviation of a variational autoencoder's prior N(0, 1), which its KL term pulls to.
 VAE_PRIOR_SIGMA = 1.0
 
 
@@ -59,12 +51,10 @@ def dense_autoencoder(
         n_codings: size of the codings layer.
         input_shape: ``(H, W, C)`` of one image; colour images just use C = 3.
         encoder_units, decoder_units: widths of the hidden relu layers.
-        seed: ``keras.utils.set_random_seed(seed)`` before the layers are
-            made, so the same seed gives the same weights (on one backend).
-        dtype_policy: ``None`` (the global policy, float32 by default) or a
-            Keras mixed-precision policy such as ``"mixed_bfloat16"``:
-            weights stay float32, the layers compute in bfloat16, and the
-            output layer stays float32.
+        seed: ``keras.utils.set_random_seed(seed)`` first: the same seed, the
+            same weights (on one backend).
+        dtype_policy: ``None`` (the global policy) or a Keras mixed-precision
+            policy such as ``"mixed_bfloat16"`` (the output layer stays float32).
 
     Returns:
         An :class:`Autoencoder` with ``kind == "dense"``.
@@ -110,9 +100,7 @@ def conv_autoencoder(
     Flatten -> Dense 150 relu -> Dense ``n_codings`` tanh ("codings").
     Decoder: Dense 120 relu -> Dense 320 relu -> Dense h0*w0*16 relu ->
     Reshape (h0, w0, 16) -> [UpSampling2D 2 -> Conv2D relu] x (8@5x5, 4@6x6)
-    -> Conv2D C@7x7 sigmoid. The first feature map (h0, w0) mirrors the
-    encoder's last pooling layer (H/4, W/4), so any input whose height and
-    width divide by 4 works (e.g. 32x32x3).
+    -> Conv2D C@7x7 sigmoid, with (h0, w0) = (H/4, W/4), the encoder's last map.
 
     Args:
         n_codings: size of the codings layer.
@@ -120,8 +108,7 @@ def conv_autoencoder(
         encoder_filters, encoder_kernels: one conv + pool stage per entry.
         encoder_units, decoder_units: widths of the dense relu layers.
         decoder_maps: feature maps of the decoder's first (h0, w0) map.
-        decoder_filters, decoder_kernels: one upsampling + conv stage per
-            encoder stage.
+        decoder_filters, decoder_kernels: one upsampling + conv stage per encoder stage.
         output_kernel: kernel size of the final sigmoid conv.
         seed, dtype_policy: as in :func:`dense_autoencoder`.
 
@@ -166,8 +153,7 @@ def conv_autoencoder(
 
 
 def _encoder(images, h, units: tuple[int, ...], n_codings: int) -> keras.Model:
-    """The encoder from ``images``: Flatten ``h``, Dense relu ``hidden1``... per
-    entry of ``units``, then Dense ``n_codings`` tanh, the "codings"."""
+    """Flatten ``h``, a Dense relu layer per entry of ``units``, Dense ``n_codings`` tanh."""
     h = _dense_relu(layers.Flatten(name="flatten")(h), units, 1)
     codings = layers.Dense(n_codings, activation="tanh", dtype="float32", name="codings")(h)
     return keras.Model(images, codings, name="encoder")
@@ -193,11 +179,10 @@ def stack(encoder: keras.Model, decoder: keras.Model, kind: str) -> Autoencoder:
 
 
 def predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Run ``model`` on ``x`` in inference mode, ``batch_size`` rows at a time.
+    """``model`` on ``x`` in inference mode, ``batch_size`` rows at a time, as float32 numpy.
 
-    Direct calls rather than ``model.predict``: no traced function to build
-    for every new array size, and no per-call set-up for small arrays.
-    Returns float32 numpy, whatever the model computes in.
+    Direct calls rather than ``model.predict``: no function to trace for every
+    new array size, and no per-call set-up for small arrays.
     """
     chunks = [
         np.asarray(keras.ops.convert_to_numpy(model(x[i : i + batch_size], training=False)),
@@ -213,13 +198,10 @@ class Autoencoder:
 
     Attributes:
         encoder: ``keras.Model`` from ``(N, H, W, C)`` images to ``(N, n_codings)``
-            codings in ``(-1, 1)`` (tanh). For a variational autoencoder, the
-            means ``z_mean`` of the codings' distribution (unbounded, linear).
-        decoder: ``keras.Model`` from codings to ``(N, H, W, C)`` images in
-            ``(0, 1)`` (sigmoid).
-        model: the stacked autoencoder, ``decoder(encoder(x))``; the one to fit.
-            For a variational autoencoder, an :class:`aelib.vae.VAE` (its call
-            decodes ``z_mean``; it trains on its own loss).
+            codings in ``(-1, 1)`` (tanh); a VAE's gives the means ``z_mean``.
+        decoder: ``keras.Model`` from codings to ``(N, H, W, C)`` images in ``(0, 1)``.
+        model: the stacked ``decoder(encoder(x))``, the one to fit; a VAE's is an
+            :class:`aelib.vae.VAE` (its call decodes ``z_mean``; it has its own loss).
         kind: ``"dense"`` or ``"conv"``; ``"dense_vae"`` or ``"conv_vae"`` for
             :func:`aelib.variational_autoencoder`'s.
 
@@ -252,15 +234,12 @@ class Autoencoder:
     @property
     def prior_sigma(self) -> float:
         """Standard deviation of the codings :meth:`generate` draws by default:
-        :data:`VAE_PRIOR_SIGMA` for a variational autoencoder, else the
-        article's :data:`CODINGS_SIGMA` (tanh codings have no prior)."""
+        :data:`VAE_PRIOR_SIGMA` for a VAE, else :data:`CODINGS_SIGMA`."""
         return VAE_PRIOR_SIGMA if self.is_variational else CODINGS_SIGMA
 
     def encode(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Codings of images: ``(N, H, W, C)`` in [0, 1] -> ``(N, n_codings) float32``.
-
-        A variational autoencoder gives the means ``z_mean`` (no sampling).
-        """
+        """Codings of images: ``(N, H, W, C)`` in [0, 1] -> ``(N, n_codings) float32``
+        (a VAE's means ``z_mean``)."""
         return predict(self.encoder, check_images(x, "x", shape=self.input_shape), batch_size)
 
     def decode(self, codings: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -280,11 +259,8 @@ class Autoencoder:
     def generate(
         self, n: int, *, sigma: float | None = None, seed: int | None = None
     ) -> np.ndarray:
-        """Decode ``n`` random codings drawn from N(0, sigma): ``(n, H, W, C)``.
-
-        ``sigma=None`` means :attr:`prior_sigma`: 1.0 for a variational
-        autoencoder (its prior), the article's 0.33 otherwise.
-        """
+        """Decode ``n`` random codings drawn from N(0, sigma): ``(n, H, W, C)``
+        (``sigma=None``: :attr:`prior_sigma`)."""
         n = check_positive_int(n, "n")
         sigma = self.prior_sigma if sigma is None else check_number(sigma, "sigma", 0.0, lo_open=True)
         rng = np.random.default_rng(seed)
@@ -293,12 +269,9 @@ class Autoencoder:
     def save(self, path: str | os.PathLike) -> None:
         """Save the stacked model (encoder and decoder inside) to a ``.keras`` file.
 
-        Written through a temporary file beside ``path``, so an interrupted
-        save leaves no partial file. The file names only backend-neutral
-        classes (the public ``keras.optimizers.Adam``, whichever backend
-        trained it), so any backend loads it without importing another. Load
-        it back with :func:`aelib.load_autoencoder`, or with
-        ``keras.saving.load_model``.
+        Written through a temporary file, so an interrupted save leaves no
+        partial file; it names only backend-neutral classes, so any backend
+        loads it (:func:`aelib.load_autoencoder`, or ``keras.saving.load_model``).
         """
         from ._io import save_keras
 
@@ -324,11 +297,8 @@ def check_input_shape(input_shape, name: str = "input_shape") -> tuple[int, int,
 
 
 def check_autoencoder(value, name: str = "autoencoder") -> Autoencoder:
-    """Return ``value`` if it is an :class:`Autoencoder`, else raise ``TypeError``.
-
-    The error names the argument, what it takes and what came instead, so a
-    Keras model passed where aelib's wrapper belongs (``ae.model`` for ``ae``)
-    is easy to spot.
+    """Return ``value`` if it is an :class:`Autoencoder`, else raise ``TypeError``
+    (naming what came: a Keras model ``ae.model`` given for ``ae`` shows).
 
     >>> check_autoencoder("model", "ae")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -356,8 +326,7 @@ def _check_widths(**widths) -> list[tuple[int, ...]]:
 
 
 def _check_stages(shape, encoder_filters, encoder_kernels, decoder_filters, decoder_kernels):
-    """One kernel per filter count, one decoder stage per encoder stage, and an
-    input that each stage's 2x pooling divides."""
+    """A kernel per filter count, a decoder stage per encoder stage, H and W the poolings divide."""
     if len(encoder_filters) != len(encoder_kernels):
         raise ValueError(f"encoder_filters and encoder_kernels must have the same length, got "
                          f"{len(encoder_filters)} and {len(encoder_kernels)}")
@@ -371,11 +340,12 @@ def _check_stages(shape, encoder_filters, encoder_kernels, decoder_filters, deco
                          f"pooling per encoder stage), got {shape}")
 
 
-def seed_everything(seed) -> None:
-    """``keras.utils.set_random_seed(seed)`` unless ``seed`` is None (checked first)."""
+def seed_everything(seed) -> int | None:
+    """``keras.utils.set_random_seed(seed)`` unless ``seed`` is None; the checked seed."""
     seed = check_seed(seed)
     if seed is not None:
         keras.utils.set_random_seed(seed)
+    return seed
 
 
 @contextlib.contextmanager

@@ -1,10 +1,8 @@
 """Loading a saved autoencoder, plain or variational.
 
-:meth:`aelib.Autoencoder.save` writes the stacked model to a ``.keras`` file
-of stock Keras layers and optimizer, which ``keras.saving.load_model`` reads
-on any backend; :func:`load_autoencoder` also gives back the encoder and
-decoder, reads aelib's VAEs, and reads a file that plain ``model.save`` wrote
-under PyTorch (naming PyTorch's own Adam) as if it named ``keras.optimizers.Adam``.
+:func:`load_autoencoder` reads what :meth:`aelib.Autoencoder.save` wrote, on any
+backend, with the encoder and decoder; a file that plain ``model.save`` wrote under
+PyTorch (naming PyTorch's own Adam) loads as if it named ``keras.optimizers.Adam``.
 """
 
 from __future__ import annotations
@@ -39,13 +37,9 @@ def load_autoencoder(path: str | os.PathLike) -> Autoencoder:
 
 
 def read_keras_file(path: str | os.PathLike) -> keras.Model:
-    """The model in a ``.keras`` file, read in full.
-
-    Raises ``FileNotFoundError`` when there is no file, else ``ValueError``
-    whose message (without the file's name, for callers to prefix) says why
-    the file cannot be read; Keras's many errors for a damaged archive
-    (``"File not found"`` for one cut short, ``KeyError``...) become one.
-    """
+    """The model in a ``.keras`` file, read in full; ``FileNotFoundError`` if there
+    is none, else one ``ValueError`` for Keras's many errors on a damaged archive,
+    saying why (without the file's name, for callers to prefix)."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ValueError("is a folder, not a .keras file")

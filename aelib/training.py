@@ -1,13 +1,10 @@
 """Training on ``model.fit``, the reconstruction recorder, and evaluation.
 
-Two recipes, both Keras's own ``compile`` and ``fit`` with Adam and MSE, on any
-backend. ``"article"``: the model as built, Adam's defaults; on MNIST the dense
-model sits on the mean image for many epochs, its tanh codings saturated in
-the first few hundred steps. ``"aelib"`` (default): the decoder's output bias
-starts at the logit of the mean training image (the first gradients are about
-digits, not about dimming every pixel) and the learning rate follows a cosine
-decay (``docs/convergence.md``). Only how the batches reach ``fit`` differs
-by backend (:mod:`aelib.batches`); their order is the same.
+Two recipes, both Keras's ``compile`` and ``fit`` with Adam and MSE, on any
+backend. ``"article"``: the model as built, Adam's defaults. ``"aelib"``
+(default): the decoder's output bias starts at the logit of the mean training
+image and the learning rate follows a cosine decay (why: ``docs/convergence.md``).
+Only how the batches reach ``fit`` differs by backend (:mod:`aelib.batches`).
 """
 
 from __future__ import annotations
@@ -23,16 +20,9 @@ import numpy as np
 
 from ._io import atomic_path
 from .batches import batches, is_stream, with_targets
-from .data import (
-    check_images,
-    check_number,
-    check_positive_int,
-    check_seed,
-    describe,
-    tile_images,
-)
+from .data import check_images, check_number, check_positive_int, describe, tile_images
 from .devices import backend_name
-from .models import Autoencoder, check_autoencoder, predict
+from .models import Autoencoder, check_autoencoder, predict, seed_everything
 
 __all__ = ["train", "evaluate", "reconstruction_errors", "ReconstructionRecorder", "spaced_steps",
            "EpochMSE", "reconstruction_frame", "grid_frame", "to_uint8", "RECIPES", "jit_compile"]
@@ -51,9 +41,8 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 
 
 def grid_frame(images: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:
-    """One GIF frame: ``(n_rows * n_cols, H, W, C)`` floats in [0, 1] tiled as
-    ``uint8``, ``(n_rows * H, n_cols * W)`` for grey images, with the channel
-    axis otherwise."""
+    """``(n_rows * n_cols, H, W, C)`` floats in [0, 1] tiled as one ``uint8`` GIF
+    frame, ``(n_rows * H, n_cols * W)`` (grey) or ``(n_rows * H, n_cols * W, C)``."""
     frame = to_uint8(tile_images(images, n_rows, n_cols))
     return frame[..., 0] if frame.shape[-1] == 1 else frame
 
@@ -84,15 +73,14 @@ def _check_steps(at_steps) -> list[int]:
 
 
 def spaced_steps(steps_per_epoch: int, epochs: int, frames: int = 30) -> list[int]:
-    """Training steps for about ``frames`` frames, spaced evenly on a log scale
+    """Training steps for about ``frames`` frames, evenly spaced on a log scale
     from the first step to the last: dense at the start, where the
-    reconstructions change fastest, sparse later.
+    reconstructions change fastest.
 
-    The steps are rounded up to a multiple of the largest divisor of
-    ``steps_per_epoch`` that is at most a twentieth of it, so that training can
-    still run several steps per execution (:func:`train`); the last step of the
-    run is always included. For the dense model on 55,000 images in batches of
-    200 (275 steps per epoch) over 50 epochs: 11, 22, 33, 44, 55, 77, ..., 13750.
+    Each step is rounded up to a multiple of the largest divisor of
+    ``steps_per_epoch`` that is at most a twentieth of it, so training still
+    runs several steps per execution (:func:`train`); the run's last step is
+    always in. 275 steps per epoch over 50 epochs: 11, 22, 33, 44, 55, 77, ..., 13750.
 
     Example:
         >>> spaced_steps(10, 3, frames=5)
@@ -111,22 +99,17 @@ class ReconstructionRecorder(keras.callbacks.Callback):
     """Records reconstructions of fixed images ``per_epoch`` times per epoch,
     or after chosen training steps.
 
-    The first frame shows the model before training; within each epoch the
-    frames are spread evenly over its steps, the last one after the epoch's
-    final step. Over ``E`` epochs that is ``1 + E * per_epoch`` frames. With
-    ``at_steps`` the frames are taken after those steps instead: a model changes
-    most in its first few hundred steps, which :func:`spaced_steps` samples
-    densely.
+    The first frame shows the untrained model; each epoch's frames are spread
+    evenly over its steps, the last after its final step: ``1 + E * per_epoch``
+    frames over ``E`` epochs. With ``at_steps``, the frames follow those steps.
 
     Args:
         images: ``(n, H, W, C)`` floats in [0, 1], the images to follow.
-        per_epoch: frames per epoch (1 for the article's dense GIF, 20 for the
-            convolutional one).
-        max_epochs: stop recording after this many epochs (the article's
-            convolutional GIF covers 5 epochs of a longer run); ``None``: all.
-        at_steps: training steps (counted from 1 over the whole run) after
-            which to take the frames, instead of ``per_epoch``; for example
-            ``spaced_steps(steps_per_epoch, epochs)``.
+        per_epoch: frames per epoch (1 for the article's dense GIF, 20 for the conv one).
+        max_epochs: stop recording after this many epochs (the article's conv GIF
+            covers 5 epochs of a longer run); ``None``: all.
+        at_steps: training steps (from 1, over the whole run) to take the frames
+            after, instead of ``per_epoch``: e.g. ``spaced_steps(steps_per_epoch, epochs)``.
 
     Attributes:
         frames: list of ``uint8`` frames (see :func:`reconstruction_frame`).
@@ -152,13 +135,12 @@ class ReconstructionRecorder(keras.callbacks.Callback):
         self.steps: list[int] = []
         self._marks: list[int] = []
         self._epochs_seen = self._step0 = self._steps = 0
-        # One frame per epoch is taken in on_epoch_end: with no batch hook to run,
-        # Keras may dispatch batch callbacks asynchronously instead of waiting.
+        # one frame per epoch needs no batch hook, so Keras may run batch hooks asynchronously
         self.async_safe = self.per_epoch == 1 and self.at_steps is None
 
     def frame_steps(self, steps: int) -> list[int]:
-        """The steps (1-based, within an epoch of ``steps``) after which frames are
-        taken, in any epoch: training ends its executions on them."""
+        """The steps (from 1, within an epoch of ``steps``) that frames follow in
+        any epoch: training ends its executions on them."""
         return sorted({(s - 1) % steps + 1 for s in self.at_steps or self._spread(steps)})
 
     def _spread(self, steps: int) -> list[int]:
@@ -169,10 +151,6 @@ class ReconstructionRecorder(keras.callbacks.Callback):
         if tuple(expected) != self.images.shape[1:]:
             raise ValueError(f"snapshots images must have the model's input shape "
                              f"{tuple(expected)}, got {describe(self.images)}")
-
-    def _resume(self, frames: list[np.ndarray], steps: list[int], epochs_seen: int) -> None:
-        """Take up a killed run's frames (from its backup) and go on after them."""
-        self.frames, self.steps, self._epochs_seen = frames, steps, epochs_seen
 
     def _record(self, step: int) -> None:
         # Keras's compiled predict function: the training waits for every frame
@@ -192,7 +170,6 @@ class ReconstructionRecorder(keras.callbacks.Callback):
             raise ValueError("per_epoch > 1 needs training data of known length")
         self._steps = steps = steps or 1
         self._step0 = done = self._epochs_seen * steps
-        # the steps (1-based, within this epoch) after which frames are taken
         if self.at_steps is not None:
             self._marks = [s - done for s in self.at_steps if done < s <= done + steps]
         elif self.max_epochs is None or self._epochs_seen < self.max_epochs:
@@ -212,10 +189,8 @@ class ReconstructionRecorder(keras.callbacks.Callback):
 
 
 class EpochMSE(keras.callbacks.Callback):
-    """Scores images with :func:`evaluate` after every epoch.
-
-    Unlike ``validation_data``, the score is the plain pixel MSE of the model
-    as it stands, and it is kept in ``values`` (one float per epoch).
+    """Scores images with :func:`evaluate` after every epoch, into ``values``
+    (one float per epoch): unlike ``val_loss``, the plain pixel MSE, for a VAE too.
 
     Example:
         >>> probe = EpochMSE(ae, data.x_test)  # doctest: +SKIP
@@ -234,9 +209,7 @@ class EpochMSE(keras.callbacks.Callback):
 
 
 def _set_output_bias(ae: Autoencoder, mean_image: np.ndarray) -> None:
-    """Start the decoder's sigmoid outputs at the mean training image: each bias
-    is the logit of its pixel's mean (a dense output layer) or of its channel's
-    mean (a conv one)."""
+    """Each output bias at the logit of its pixel's (dense) or channel's (conv) mean."""
     layer = next(l for l in reversed(ae.decoder.layers) if getattr(l, "bias", None) is not None)
     mean = np.asarray(mean_image, np.float64).reshape(-1, layer.bias.shape[0]).mean(axis=0)
     p = np.clip(mean, 1e-3, 1 - 1e-3)
@@ -244,12 +217,8 @@ def _set_output_bias(ae: Autoencoder, mean_image: np.ndarray) -> None:
 
 
 def _steps_per_execution(steps: int, marks: Sequence[int]) -> int:
-    """The most steps per execution (<= 50) that end on every frame and epoch boundary.
-
-    Keras then calls back only between executions, so a frame lands exactly on
-    its step only when the execution length divides it. The PyTorch backend
-    runs one step per execution.
-    """
+    """The most steps per execution (<= 50, 1 under PyTorch) that divide the epoch
+    and every frame's step: Keras calls back only between executions."""
     if backend_name() == "torch":
         return 1
     for n in range(min(MAX_STEPS_PER_EXECUTION, steps), 1, -1):
@@ -262,10 +231,9 @@ def jit_compile(model: keras.Model) -> bool | str:
     """Whether :func:`train` runs ``model`` with XLA: ``True`` for a model
     without convolutions under TensorFlow, else Keras's ``"auto"``.
 
-    ``"auto"`` leaves XLA off under TensorFlow on a CPU, and on for JAX; it
-    keeps PyTorch eager. For the dense models XLA fuses each step, Adam's
-    updates included, and runs faster; for the conv model it runs slower on
-    a CPU.
+    ``"auto"``: XLA off under TensorFlow on a CPU, on for JAX, PyTorch eager.
+    XLA runs the dense models faster (it fuses each step, Adam's updates
+    included) and the conv model slower on a CPU.
     """
     if backend_name() != "tensorflow":
         return "auto"
@@ -289,8 +257,8 @@ def _changed(model: keras.Model, execution: dict) -> bool:
 
 def _check_training(autoencoder, x, batch_size, steps_per_epoch, validation_data, snapshots,
                     recipe, learning_rate, noise, mean_image):
-    """``train``'s arguments checked up front: ``(x, batch_size, steps_per_epoch,
-    validation_data, noise, mean_image)``."""
+    """``train``'s arguments, checked before any work: ``(x, batch_size,
+    steps_per_epoch, validation_data, noise, mean_image)``."""
     check_autoencoder(autoencoder)
     shape = autoencoder.input_shape
     if steps_per_epoch is not None:
@@ -331,15 +299,15 @@ def _start(autoencoder: Autoencoder, recipe: str, learning_rate, total_steps: in
     """Compile: on a fresh model, by the recipe; else again only where
     ``execution`` changes, keeping the optimizer and its state."""
     model = autoencoder.model
-    if getattr(model, "optimizer", None) is None:  # a fresh model: the recipe starts it
+    if getattr(model, "optimizer", None) is None:
         if recipe == "aelib":
             _set_output_bias(autoencoder, mean_image)
             rate = keras.optimizers.schedules.CosineDecay(
                 learning_rate or PEAK_LEARNING_RATE, total_steps, alpha=FINAL_LR_FRACTION)
-        else:  # the article's: Adam's default rate
+        else:
             rate = learning_rate or 1e-3
         model.compile(optimizer=keras.optimizers.Adam(rate), loss="mse", **execution)
-    elif _changed(model, execution):  # the same optimizer, its state kept
+    elif _changed(model, execution):
         model.compile(optimizer=model.optimizer, loss="mse", **execution)
 
 
@@ -363,11 +331,9 @@ def train(
 ) -> keras.callbacks.History:
     """Train an autoencoder to reconstruct ``x``: the recipe, then ``compile`` and ``fit``.
 
-    A fresh model starts by the recipe (``"aelib"``: the output bias at the mean
-    image, Adam with a cosine decay from ``PEAK_LEARNING_RATE``; ``"article"``:
-    Adam's defaults); later calls keep its optimizer and state. Several steps run
-    per execution (one under PyTorch), with XLA where faster (:func:`jit_compile`).
-    Arrays are fed by :func:`aelib.batches.batches`; streams go to ``fit`` as they are.
+    A fresh model starts by the recipe; later calls keep its optimizer and state.
+    Several steps run per execution (one under PyTorch), with XLA where faster
+    (:func:`jit_compile`); arrays are fed by :func:`aelib.batches.batches`.
 
     Args:
         autoencoder: from :func:`dense_autoencoder` or :func:`conv_autoencoder`.
@@ -381,7 +347,8 @@ def train(
         validation_data: images (same shape rules) scored each epoch as ``val_loss``.
         snapshots: a :class:`ReconstructionRecorder` to fill with frames.
         seed: makes the run repeatable (the batches' order; build the model with it too).
-        recipe: ``"aelib"`` (default) or ``"article"`` (Adam's defaults, no bias).
+        recipe: ``"aelib"`` (default: the output bias at the mean image, Adam with a
+            cosine decay from ``PEAK_LEARNING_RATE``) or ``"article"`` (Adam's defaults).
         learning_rate: Adam's (peak) learning rate; the recipe's by default.
         noise: train a denoiser: the inputs get Gaussian noise of this standard
             deviation (clipped to [0, 1], fresh every batch, seeded by ``seed``),
@@ -397,9 +364,7 @@ def train(
     x, batch_size, steps_per_epoch, validation_data, noise, mean_image = _check_training(
         autoencoder, x, batch_size, steps_per_epoch, validation_data, snapshots, recipe,
         learning_rate, noise, mean_image)
-    epochs, seed = check_positive_int(epochs, "epochs"), check_seed(seed)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
+    epochs, seed = check_positive_int(epochs, "epochs"), seed_everything(seed)
     data, steps, first = (with_targets(x, autoencoder.input_shape, epochs=epochs, noise=noise,
                                        seed=seed, steps_per_epoch=steps_per_epoch)
                           if is_stream(x) else (None, math.ceil(len(x) / batch_size), x))
@@ -424,22 +389,17 @@ def train(
 
 
 class _Progress(keras.callbacks.Callback):
-    """What a resumed run needs beside Keras's ``BackupAndRestore`` (weights,
-    optimizer state, epoch): each finished epoch's logs and the recorder's
-    frames, in ``backup_dir/aelib-progress.npz``.
+    """Each finished epoch's logs and the recorder's frames, in
+    ``backup_dir/aelib-progress.npz``, beside Keras's ``BackupAndRestore``.
 
-    It is written at each epoch's end before Keras's backup, so it holds at
-    least the epochs that backup holds; a restore keeps those the restored
-    optimizer has done (by its step count).
-    """
-
-    FILE = "aelib-progress.npz"
+    Written before Keras's backup at each epoch's end, so it holds at least its
+    epochs; a restore keeps those the restored optimizer has done."""
 
     def __init__(self, backup_dir, recorder: ReconstructionRecorder | None):
         super().__init__()
         self.backup = keras.callbacks.BackupAndRestore(os.fspath(backup_dir),
                                                        double_checkpoint=True)
-        self.path = Path(backup_dir) / self.FILE
+        self.path = Path(backup_dir) / "aelib-progress.npz"
         self.recorder = recorder
         self.epochs: list[dict] = []  # per finished epoch: steps done, logs, frames so far
         self.restored: list[dict] = []
@@ -456,10 +416,11 @@ class _Progress(keras.callbacks.Callback):
         done = _steps_done(model)
         self.restored = [e for e in epochs if e["iterations"] <= done]
         self.epochs = list(self.restored)
-        if self.recorder is not None and self.restored:
-            last = self.restored[-1]
-            self.recorder._resume(list(frames[:last["frames"]]), steps[:last["frames"]].tolist(),
-                                  last["recorder_epochs"])
+        recorder = self.recorder
+        if recorder is not None and self.restored:
+            n = self.restored[-1]["frames"]
+            recorder.frames, recorder.steps = list(frames[:n]), steps[:n].tolist()
+            recorder._epochs_seen = self.restored[-1]["recorder_epochs"]
         return len(self.restored)
 
     def on_epoch_end(self, epoch, logs=None):

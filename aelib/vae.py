@@ -1,11 +1,10 @@
 """Variational autoencoders on the article's dense and convolutional trunks.
 
 :func:`variational_autoencoder` keeps the layers of :func:`~aelib.dense_autoencoder`
-or :func:`~aelib.conv_autoencoder` and changes the encoder's end: instead of
-one tanh codings layer, two linear heads give the mean ``z_mean`` and log
-variance ``z_log_var`` of a Gaussian over the codings, and a :class:`Sampling`
-layer draws ``z = z_mean + exp(z_log_var / 2) * eps`` from it. The decoder is
-the plain one. Training minimises the negative ELBO per image::
+or :func:`~aelib.conv_autoencoder` but ends the encoder in two linear heads, the
+mean ``z_mean`` and log variance ``z_log_var`` of a Gaussian over the codings,
+and a :class:`Sampling` layer that draws ``z`` from it. Training minimises the
+negative ELBO per image::
 
     loss = reconstruction_loss + kl_weight * kl_loss
 
@@ -15,13 +14,8 @@ N(z_mean, exp(z_log_var)) to the prior N(0, 1), summed over the codings.
 ``reconstruction="sse"`` keeps summed squared error for comparison: a Gaussian
 likelihood of fixed variance, which weighs the reconstructions less against
 the KL term, as a larger ``kl_weight`` would (docs/convergence.md).
-
-Training goes through plain ``fit`` on every Keras backend: :class:`VAE`
-overrides ``compute_loss``, Keras's hook for a model's own loss. The returned
-:class:`~aelib.Autoencoder` works like the plain ones: ``encode`` gives
-``z_mean``, ``reconstruct`` decodes ``z_mean`` (deterministic), ``generate``
-samples codings from the prior N(0, 1), ``save`` and
-:func:`~aelib.load_autoencoder` round-trip it.
+:class:`VAE` overrides Keras's ``compute_loss``, so plain ``fit`` trains it on
+every backend.
 """
 
 from __future__ import annotations
@@ -36,11 +30,8 @@ from .models import Autoencoder, check_autoencoder, conv_autoencoder, dense_auto
 __all__ = ["KINDS", "RECONSTRUCTION_LOSSES", "VAE", "Sampling", "autoencoder_from_vae",
            "kl_divergence", "sampled_codings", "variational_autoencoder"]
 
-#: the trunks :func:`variational_autoencoder` builds on
-KINDS = ("dense", "conv")
-#: per-image reconstruction losses :class:`VAE` knows: binary cross-entropy or
-#: squared error, each summed over all pixels
-RECONSTRUCTION_LOSSES = ("bce", "sse")
+KINDS = ("dense", "conv")  #: the trunks :func:`variational_autoencoder` builds on
+RECONSTRUCTION_LOSSES = ("bce", "sse")  #: :class:`VAE`'s per-image losses, summed over the pixels
 
 _BUILDERS = {"dense": dense_autoencoder, "conv": conv_autoencoder}
 
@@ -50,16 +41,13 @@ class Sampling(layers.Layer):
     """Draws ``z = z_mean + exp(z_log_var / 2) * eps`` with ``eps ~ N(0, 1)``.
 
     The reparameterisation trick: the randomness sits in ``eps``, so gradients
-    flow to ``z_mean`` and ``z_log_var``. It samples on every call, in training
-    and in inference alike, but from two generators: scoring validation data
-    or recording frames between training steps then leaves the training's
-    draws as they were, so a run's result does not depend on what was
-    watched along the way.
+    flow to ``z_mean`` and ``z_log_var``. It samples in training and inference
+    alike, from two generators, so scoring validation data or recording frames
+    leaves the training's draws, and so the run's result, as they were.
 
     Args:
-        seed: seeds the layer's ``keras.random.SeedGenerator``: two layers made
-            with the same seed draw the same sequence of ``eps``. ``None``: a
-            random seed.
+        seed: seeds the layer's ``keras.random.SeedGenerator`` (two layers with the
+            same seed draw the same ``eps``); ``None``: a random seed.
 
     Call arguments:
         inputs: ``[z_mean, z_log_var]``, two ``(N, n_codings)`` tensors.
@@ -94,34 +82,25 @@ def kl_divergence(z_mean, z_log_var):
 class VAE(keras.Model):
     """A variational autoencoder: an encoder to ``[z_mean, z_log_var, z]`` and a decoder.
 
-    ``vae(x)`` decodes ``z_mean``: the deterministic reconstruction that
+    ``vae(x)`` decodes ``z_mean``, the deterministic reconstruction that
     :meth:`~aelib.Autoencoder.reconstruct` and :func:`aelib.evaluate` use;
-    ``vae(x, training=True)`` decodes the sampled ``z``. ``fit`` minimises,
-    per image and averaged over the batch::
+    ``vae(x, training=True)`` decodes the sampled ``z``. ``fit`` minimises
+    ``reconstruction_loss + kl_weight * kl_loss`` per image, averaged over the
+    batch, in :meth:`compute_loss` (Keras's train step calls it on every
+    backend), and reports all three (``val_``-prefixed with ``validation_data``,
+    where ``z = z_mean``: no sampling noise). The reconstruction target is ``y``
+    for ``(x, y)`` data (``fit(noisy, clean)`` trains a denoising VAE), else ``x``.
 
-        loss = reconstruction_loss + kl_weight * kl_loss
-
-    in :meth:`compute_loss`, which Keras calls from its own train step on
-    every backend, and reports all three (``val_``-prefixed with
-    ``validation_data``, where ``z = z_mean``: the validation loss has no
-    sampling noise).
-
-    The data may be ``(x, y)`` pairs (``fit(x, x)``) or ``x`` alone; the
-    reconstruction target is ``y`` when given (``fit(noisy, clean)`` trains a
-    denoising VAE), else ``x``.
-
-    Compile with an optimizer only: the loss is the VAE's own, so a ``loss``
-    given to :meth:`compile` is ignored (``aelib.train`` passes ``"mse"``),
-    and compiled ``metrics`` are refused. Sample weights are refused too.
+    Compile with an optimizer only: a ``loss`` is ignored (``aelib.train``
+    passes ``"mse"``); compiled ``metrics`` and sample weights are refused.
 
     Args:
         encoder: ``keras.Model`` from images to ``[z_mean, z_log_var, z]``.
-        decoder: ``keras.Model`` from ``(N, n_codings)`` codings to images in
-            ``(0, 1)`` (sigmoid).
-        kl_weight: weight of the KL term (``1.0``: the ELBO; ``0``: a plain
-            autoencoder with a noisy bottleneck; > 1: a beta-VAE).
-        reconstruction: ``"bce"`` (binary cross-entropy, the default; see the
-            module notes) or ``"sse"`` (squared error), summed over the pixels.
+        decoder: ``keras.Model`` from ``(N, n_codings)`` codings to images in ``(0, 1)``.
+        kl_weight: weight of the KL term (1: the ELBO; 0: a plain autoencoder
+            with a noisy bottleneck; > 1: a beta-VAE).
+        reconstruction: ``"bce"`` (binary cross-entropy, the default) or ``"sse"``
+            (squared error), summed over the pixels.
         **kwargs: ``keras.Model`` arguments, e.g. ``name``.
     """
 
@@ -194,10 +173,8 @@ class VAE(keras.Model):
         if sample_weight is not None:
             raise ValueError("sample_weight: a VAE does not take sample or class weights")
         target = ops.cast(x if y is None else y, y_pred.dtype)
-        if self._reconstruction == "bce":
-            per_pixel = ops.binary_crossentropy(target, y_pred)
-        else:
-            per_pixel = ops.square(target - y_pred)
+        per_pixel = (ops.binary_crossentropy(target, y_pred) if self._reconstruction == "bce"
+                     else ops.square(target - y_pred))
         pixel_axes = tuple(range(1, len(y_pred.shape)))
         reconstruction_loss = ops.mean(ops.sum(per_pixel, axis=pixel_axes))
         kl_loss = ops.sum(ops.stack(self.losses))  # what call() added: the KL term
@@ -238,11 +215,9 @@ def variational_autoencoder(
 ) -> Autoencoder:
     """A variational autoencoder on the article's dense or convolutional trunk.
 
-    Builds the plain autoencoder (:func:`~aelib.dense_autoencoder` or
-    :func:`~aelib.conv_autoencoder`), keeps its layers and decoder, and
-    replaces the encoder's tanh codings layer with two linear
-    ``Dense(n_codings)`` heads, ``z_mean`` and ``z_log_var``, on the last
-    hidden layer, and a :class:`Sampling` layer ``z``.
+    The plain autoencoder's layers and decoder, with the encoder's tanh codings
+    layer replaced by two linear ``Dense(n_codings)`` heads, ``z_mean`` and
+    ``z_log_var``, and a :class:`Sampling` layer ``z``.
 
     Args:
         kind: ``"dense"`` or ``"conv"``.
@@ -255,11 +230,9 @@ def variational_autoencoder(
             ``decoder_maps``... for ``"conv"``), with the same defaults.
 
     Returns:
-        An :class:`~aelib.Autoencoder` with ``kind`` ``"dense_vae"`` or
-        ``"conv_vae"``: ``encoder`` maps images to ``z_mean``, ``decoder`` is
-        the decoder, ``model`` the :class:`VAE` to fit (its own loss; see
-        :class:`VAE`), and ``prior_sigma == 1.0``, so ``generate`` samples the
-        codings from N(0, 1).
+        An :class:`~aelib.Autoencoder` of ``kind`` ``"dense_vae"`` or ``"conv_vae"``:
+        ``encoder`` maps images to ``z_mean``, ``model`` is the :class:`VAE` to fit,
+        and ``generate`` samples codings from N(0, 1) (``prior_sigma == 1.0``).
 
     Example:
         >>> vae = variational_autoencoder("dense", seed=0)
@@ -293,10 +266,9 @@ def sampled_codings(
 ) -> np.ndarray:
     """Codings sampled as the decoder was trained on them, to compare with the prior.
 
-    For a plain autoencoder that is ``encode(x)``. For a VAE it is one coding
-    sampled from each image's posterior ``N(z_mean, exp(z_log_var))``: what
-    its decoder is trained on, and what should look like N(0, 1) taken over
-    all images (the means alone are narrower).
+    A plain autoencoder's ``encode(x)``; for a VAE, one coding drawn from each
+    image's posterior ``N(z_mean, exp(z_log_var))``, which over all images
+    should look like N(0, 1) (the means alone are narrower).
 
     Args:
         autoencoder: any :class:`~aelib.Autoencoder`.
