@@ -88,7 +88,7 @@ def cpu_class() -> str:
     ``"avx512"`` (AVX-512 without AMX), ``"avx2"`` (also where
     ``ONEDNN_MAX_CPU_ISA`` caps oneDNN at AVX2), or ``"other"``."""
     flags = cpu_flags()
-    if _onednn_cap().startswith("AVX2") or (flags & {"avx2"} and not flags & {"avx512f", "amx_tile"}):
+    if _onednn_cap().startswith("AVX2") or ("avx2" in flags and not flags & {"avx512f", "amx_tile"}):
         return "avx2"
     if "amx_tile" in flags:
         return "amx"

@@ -364,11 +364,13 @@ def train(
     x, batch_size, steps_per_epoch, validation_data, noise, mean_image = _check_training(
         autoencoder, x, batch_size, steps_per_epoch, validation_data, snapshots, recipe,
         learning_rate, noise, mean_image)
-    epochs, seed = check_positive_int(epochs, "epochs"), seed_everything(seed)
+    epochs = check_positive_int(epochs, "epochs")
+    seed = seed_everything(seed)
     data, steps, first = (with_targets(x, autoencoder.input_shape, epochs=epochs, noise=noise,
                                        seed=seed, steps_per_epoch=steps_per_epoch)
                           if is_stream(x) else (None, math.ceil(len(x) / batch_size), x))
-    marks, model = snapshots.frame_steps(steps) if snapshots is not None else [], autoencoder.model
+    marks = snapshots.frame_steps(steps) if snapshots is not None else []
+    model = autoencoder.model
     _start(autoencoder, recipe, learning_rate, epochs * steps,
            first.mean(axis=0, dtype=np.float64) if mean_image is None else mean_image,
            {"steps_per_execution": _steps_per_execution(steps, marks),
