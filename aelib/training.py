@@ -295,13 +295,15 @@ def _check_training(autoencoder, x, batch_size, steps_per_epoch, validation_data
 
 
 def _start(autoencoder: Autoencoder, recipe: str, learning_rate, total_steps: int,
-           mean_image: np.ndarray, execution: dict) -> None:
-    """Compile: on a fresh model, by the recipe; else again only where
-    ``execution`` changes, keeping the optimizer and its state."""
+           mean_image: np.ndarray | None, images: np.ndarray, execution: dict) -> None:
+    """Compile: on a fresh model, by the recipe (the output bias at ``mean_image``,
+    or at the mean of ``images``); else again only where ``execution`` changes,
+    keeping the optimizer and its state."""
     model = autoencoder.model
     if getattr(model, "optimizer", None) is None:
         if recipe == "aelib":
-            _set_output_bias(autoencoder, mean_image)
+            _set_output_bias(autoencoder, images.mean(axis=0, dtype=np.float64)
+                             if mean_image is None else mean_image)
             rate = keras.optimizers.schedules.CosineDecay(
                 learning_rate or PEAK_LEARNING_RATE, total_steps, alpha=FINAL_LR_FRACTION)
         else:
@@ -371,8 +373,7 @@ def train(
                           if is_stream(x) else (None, math.ceil(len(x) / batch_size), x))
     marks = snapshots.frame_steps(steps) if snapshots is not None else []
     model = autoencoder.model
-    _start(autoencoder, recipe, learning_rate, epochs * steps,
-           first.mean(axis=0, dtype=np.float64) if mean_image is None else mean_image,
+    _start(autoencoder, recipe, learning_rate, epochs * steps, mean_image, first,
            {"steps_per_execution": _steps_per_execution(steps, marks),
             "jit_compile": jit_compile(model)})
     progress = None if backup_dir is None else _Progress(backup_dir, snapshots)

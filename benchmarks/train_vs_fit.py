@@ -1,0 +1,98 @@
+"""aelib.train against plain ``model.fit`` on one backend, in one process, interleaved.
+
+The per-backend goal of issue 24 (``aelib.train`` at least 1.0x plain ``fit``'s
+images per second) compares two configurations that throughput.py runs in
+separate processes, minutes apart; on a shared host that alone moves a ratio
+by 10%. Here both run in one process, in turns (the order rotates each
+round), with the two ways ``aelib.train`` differs from plain ``fit`` also
+measured alone:
+
+* ``plain fit``: ``Adam()``, ``"mse"``, arrays (Keras's slicing and shuffling);
+* ``+ cosine``: the same with the recipe's ``CosineDecay`` learning rate;
+* ``+ aelib's batches``: the same with :func:`aelib.batches.batches` as data;
+* ``aelib.train``: all of it, with its steps per execution and XLA choice.
+
+One-epoch calls on the protocol's images (60,000 dense, 9,000 conv), one
+warm-up call each, the best and median of ``--rounds`` calls::
+
+    KERAS_BACKEND=torch python benchmarks/train_vs_fit.py --data ../shared/data/mnist.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+from _common import machine, markdown_table
+from throughput import IMAGES, MODELS
+
+
+def configurations(kind: str, x):
+    import keras
+
+    import aelib
+    from aelib.batches import batches
+    from aelib.cache import MODELS as SPECS
+
+    build = aelib.dense_autoencoder if kind == "dense" else aelib.conv_autoencoder
+    policy = SPECS[kind].dtype_policy()
+    batch_size, steps = MODELS[kind], -(-len(x) // MODELS[kind])
+
+    def plain(rate):
+        model = build(seed=0, dtype_policy=policy).model
+        model.compile(optimizer=keras.optimizers.Adam(rate), loss="mse")
+        return model
+
+    cosine = keras.optimizers.schedules.CosineDecay(4e-3, 10_000, alpha=0.01)
+    m_plain, m_cosine, m_batches = plain(1e-3), plain(cosine), plain(1e-3)
+    ae = build(seed=0, dtype_policy=policy)
+    return policy, {
+        "plain fit": lambda: m_plain.fit(x, x, batch_size=batch_size, epochs=1, verbose=0),
+        "+ cosine": lambda: m_cosine.fit(x, x, batch_size=batch_size, epochs=1, verbose=0),
+        "+ aelib's batches": lambda: m_batches.fit(batches(x, batch_size, 0, 1), epochs=1,
+                                                   steps_per_epoch=steps, verbose=0),
+        "aelib.train": lambda: aelib.train(ae, x, epochs=1, batch_size=batch_size, seed=0,
+                                           verbose=0),
+    }
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=os.environ.get("AELIB_MNIST"))
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    p.add_argument("--rounds", type=int, default=6)
+    args = p.parse_args(argv)
+
+    import keras
+
+    import aelib
+
+    data = aelib.load_mnist(args.data) if args.data else aelib.load_mnist()
+    print(f"machine: {machine()}")
+    for kind in args.models:
+        x = data.x_train[: IMAGES[kind]]
+        policy, fits = configurations(kind, x)
+        speeds = {name: [] for name in fits}
+        for fit in fits.values():
+            fit()  # warm-up: tracing and compiling
+        names = list(fits)
+        for round_ in range(args.rounds):
+            for name in names[round_ % len(names):] + names[: round_ % len(names)]:
+                start = time.perf_counter()
+                fits[name]()
+                speeds[name].append(len(x) / (time.perf_counter() - start))
+        best = {name: max(s) for name, s in speeds.items()}
+        median = {name: statistics.median(s) for name, s in speeds.items()}
+        rows = [[name, f"{best[name]:,.0f}", f"{median[name]:,.0f}",
+                 f"{best[name] / best['plain fit']:.2f}x", f"{median[name] / median['plain fit']:.2f}x"]
+                for name in names]
+        print(f"\n{kind} ({len(x):,} images, batch {MODELS[kind]}, {policy}), "
+              f"{keras.backend.backend()}, {args.rounds} rounds:\n")
+        print(markdown_table(["configuration", "images/s: best", "median", "best / plain fit",
+                              "median / plain fit"], rows))
+
+
+if __name__ == "__main__":
+    main()
