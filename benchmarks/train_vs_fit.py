@@ -35,6 +35,7 @@ def configurations(kind: str, x):
     import aelib
     from aelib.batches import batches
     from aelib.cache import MODELS as SPECS
+    from aelib.training import FINAL_LR_FRACTION, PEAK_LEARNING_RATE
 
     build = aelib.dense_autoencoder if kind == "dense" else aelib.conv_autoencoder
     policy = SPECS[kind].dtype_policy()
@@ -45,7 +46,8 @@ def configurations(kind: str, x):
         model.compile(optimizer=keras.optimizers.Adam(rate), loss="mse")
         return model
 
-    cosine = keras.optimizers.schedules.CosineDecay(4e-3, 10_000, alpha=0.01)
+    cosine = keras.optimizers.schedules.CosineDecay(PEAK_LEARNING_RATE, 10_000,
+                                                    alpha=FINAL_LR_FRACTION)
     m_plain, m_cosine, m_batches = plain(1e-3), plain(cosine), plain(1e-3)
     ae = build(seed=0, dtype_policy=policy)
     return policy, {
