@@ -15,7 +15,7 @@ import itertools
 import keras
 import numpy as np
 
-from .data import check_images, check_number, check_seed
+from .data import TENSOR_ALIGNMENT, check_images, check_number, check_seed
 from .devices import backend_name
 
 __all__ = ["add_noise", "batches", "epoch_order", "is_stream", "with_targets"]
@@ -95,7 +95,7 @@ def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise: f
     """The same batches as a ``tf.data`` pipeline: one ``tf.gather`` per batch, prefetched."""
     import tensorflow as tf
 
-    images = tf.convert_to_tensor(x)
+    images = _shared_tensor(x)
     orders = np.array([epoch_order(len(x), seed, e) for e in range(first_epoch, epochs)],
                       np.int32).reshape(-1, len(x))  # no rows: a resumed run had finished
     full, rest = divmod(len(x), batch_size)
@@ -126,6 +126,25 @@ def _tf_batches(x: np.ndarray, batch_size: int, seed: int, epochs: int, noise: f
     start = first_epoch * (full + bool(rest))  # the step the noise's seed counts from
     dataset = dataset.enumerate(start).map(gather_noisy) if noise else dataset.map(gather)
     return dataset.prefetch(2).with_options(options)
+
+
+def _shared_tensor(x: np.ndarray):
+    """``x`` as a TensorFlow tensor that shares its memory where TensorFlow allows it.
+
+    ``tf.convert_to_tensor`` copies every numpy array, and on a short call
+    copying the whole training set into fresh memory costs a sizable part of an
+    epoch. A C-contiguous array that starts on a 64-byte boundary (as
+    :func:`aelib.prepare_images` makes them) goes through DLPack instead;
+    anything else is copied, as TensorFlow's kernels need that alignment.
+    """
+    import tensorflow as tf
+
+    if x.flags.c_contiguous and x.ctypes.data % TENSOR_ALIGNMENT == 0:
+        try:
+            return tf.experimental.dlpack.from_dlpack(x.__dlpack__())
+        except (BufferError, TypeError, ValueError):  # read-only, or a dtype DLPack lacks
+            pass
+    return tf.convert_to_tensor(x)
 
 
 def is_stream(x) -> bool:

@@ -26,6 +26,7 @@ ENV_VAR = "AELIB_MNIST"
 SOURCES = ("file", "env", "keras", "sample")
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
 _IMAGES = "(N, height, width, channels) images"
+TENSOR_ALIGNMENT = 64  #: bytes: where TensorFlow's CPU kernels need a tensor's data to start
 #: :meth:`Dataset.fingerprint` of full MNIST (as Keras has it) and of the embedded sample
 MNIST_FINGERPRINTS = {"114bb7914bf9f5c8": "full MNIST", "02aa94d8123aa07a": "the embedded MNIST sample"}
 
@@ -160,6 +161,7 @@ def prepare_images(x, name: str = "x") -> np.ndarray:
 
     Returns:
         ``(N, H, W, C) float32`` in ``[0, 1]``; grey images get ``C = 1``.
+        Scaled pixels come in a new array that TensorFlow can share.
 
     Example:
         >>> import numpy as np
@@ -174,10 +176,20 @@ def prepare_images(x, name: str = "x") -> np.ndarray:
         x = x[..., np.newaxis]
     if x.dtype == np.uint8:
         check_array(x, name, 4, _IMAGES)
-        return np.divide(x, np.float32(255.0), dtype=np.float32)
+        return np.divide(x, np.float32(255.0), out=_aligned_empty(x.shape), dtype=np.float32)
     if x.dtype.kind == "f":
         return check_images(x, name)
     raise TypeError(f"{name} must be uint8 pixels or floats in [0, 1], got {describe(x)}")
+
+
+def _aligned_empty(shape: tuple) -> np.ndarray:
+    """A float32 array whose data starts on a 64-byte boundary (numpy promises
+    16 bytes), so that TensorFlow can train on it without a copy (see
+    :func:`aelib.batches.batches`)."""
+    nbytes = math.prod(shape) * 4
+    raw = np.empty(nbytes + TENSOR_ALIGNMENT, np.uint8)
+    start = -raw.ctypes.data % TENSOR_ALIGNMENT
+    return raw[start : start + nbytes].view(np.float32).reshape(shape)
 
 
 def tile_images(images: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import aelib
-from aelib.batches import _numpy_batches, _tf_batches  # the two pipelines, on purpose
+from aelib.batches import _numpy_batches, _shared_tensor, _tf_batches  # on purpose
 from conftest import streams
 
 
@@ -55,6 +55,27 @@ class TestBatches:
         options = _tf_batches(x, 2, 0, 1).options()
         assert options.autotune.enabled is False
         assert options.experimental_optimization.apply_default_optimizations is False
+
+
+    def test_tensorflow_shares_scaled_images_and_copies_unaligned_ones(self):
+        tf = pytest.importorskip("tensorflow")
+        pixels = np.arange(5 * 9, dtype=np.uint8).reshape(5, 3, 3)
+        scaled = aelib.prepare_images(pixels)
+        assert scaled.ctypes.data % 64 == 0  # prepare_images allocates on a 64-byte boundary
+        buffer = aelib.prepare_images(np.zeros((1, 1, 37), np.uint8)).reshape(-1)
+        unaligned = buffer[1:].reshape(4, 3, 3, 1)  # a view that starts 4 bytes on
+        unaligned[:] = scaled[:4]
+        for x, shared in ((scaled[:4], True), (unaligned, False)):
+            before = x.copy()
+            tensor = _shared_tensor(x)
+            np.testing.assert_array_equal(tensor.numpy(), before)
+            x[0, 0, 0, 0] = 7.0  # seen through the tensor only if it shares x's memory
+            assert (float(tensor[0, 0, 0, 0]) == 7.0) is shared
+        strided = scaled[:, ::2]  # not contiguous: a copy
+        np.testing.assert_array_equal(_shared_tensor(strided).numpy(), strided)
+        read_only = aelib.prepare_images(pixels)
+        read_only.flags.writeable = False
+        assert isinstance(_shared_tensor(read_only), tf.Tensor)
 
 
 class TestAddNoise:
