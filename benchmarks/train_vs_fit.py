@@ -10,7 +10,10 @@ measured alone:
 * ``plain fit``: ``Adam()``, ``"mse"``, arrays (Keras's slicing and shuffling);
 * ``+ cosine``: the same with the recipe's ``CosineDecay`` learning rate;
 * ``+ aelib's batches``: the same with :func:`aelib.batches.batches` as data;
-* ``aelib.train``: all of it, with its steps per execution and XLA choice.
+* ``aelib.train``: all of it, with its steps per execution and XLA choice;
+* under TensorFlow, ``aelib.train, x copied``: the same on a copy of the images
+  that does not start on a 64-byte boundary, so that TensorFlow copies it into
+  a tensor instead of sharing it (:func:`aelib.batches.batches`).
 
 One-epoch calls on the protocol's images (60,000 dense, 9,000 conv), one
 warm-up call each, the best and median of ``--rounds`` calls::
@@ -50,6 +53,11 @@ def configurations(kind: str, x):
                                                     alpha=FINAL_LR_FRACTION)
     m_plain, m_cosine, m_batches = plain(1e-3), plain(cosine), plain(1e-3)
     ae = build(seed=0, dtype_policy=policy)
+    copied = {}
+    if keras.backend.backend() == "tensorflow":  # the training set copied into a tensor
+        ae_copied, x_copied = build(seed=0, dtype_policy=policy), unaligned(x)
+        copied["aelib.train, x copied"] = lambda: aelib.train(
+            ae_copied, x_copied, epochs=1, batch_size=batch_size, seed=0, verbose=0)
     return policy, {
         "plain fit": lambda: m_plain.fit(x, x, batch_size=batch_size, epochs=1, verbose=0),
         "+ cosine": lambda: m_cosine.fit(x, x, batch_size=batch_size, epochs=1, verbose=0),
@@ -57,7 +65,20 @@ def configurations(kind: str, x):
                                                    steps_per_epoch=steps, verbose=0),
         "aelib.train": lambda: aelib.train(ae, x, epochs=1, batch_size=batch_size, seed=0,
                                            verbose=0),
+        **copied,
     }
+
+
+def unaligned(x):
+    """``x`` in memory that does not start on a 64-byte boundary, which TensorFlow
+    cannot share: ``aelib.train`` then copies it into a tensor on every call."""
+    import numpy as np
+
+    flat = np.empty(x.size + 2, x.dtype)
+    start = 1 if (flat.ctypes.data + x.itemsize) % 64 else 2
+    out = flat[start : start + x.size].reshape(x.shape)
+    out[...] = x
+    return out
 
 
 def main(argv=None):
