@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import aelib
-from aelib.batches import _numpy_batches, _shared_tensor, _tf_batches  # on purpose
+from aelib.batches import _numpy_batches, _shared_tensor, _tf_batches  # tested on purpose
 from conftest import streams
 
 
@@ -55,7 +55,6 @@ class TestBatches:
         options = _tf_batches(x, 2, 0, 1).options()
         assert options.autotune.enabled is False
         assert options.experimental_optimization.apply_default_optimizations is False
-
 
     def test_tensorflow_shares_scaled_images_and_copies_unaligned_ones(self):
         tf = pytest.importorskip("tensorflow")
