@@ -74,8 +74,10 @@ def unaligned(x):
     cannot share: ``aelib.train`` then copies it into a tensor on every call."""
     import numpy as np
 
+    from aelib.data import TENSOR_ALIGNMENT
+
     flat = np.empty(x.size + 2, x.dtype)
-    start = 1 if (flat.ctypes.data + x.itemsize) % 64 else 2
+    start = 1 if (flat.ctypes.data + x.itemsize) % TENSOR_ALIGNMENT else 2
     out = flat[start : start + x.size].reshape(x.shape)
     out[...] = x
     return out
