@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import subprocess
@@ -37,9 +38,33 @@ if _WORKERS > 1:
 # bits of float32 rounding, and every comparison in the tests is between runs
 # made under this same setting, inherited by the processes the tests start.
 # Speed is measured in benchmarks/, which do not pass through this file.
+#
+# XLA's CPU fusion emitters (MLIR) then take most of what is left of a compile:
+# with them off, fused loops are emitted the older way and the tests' XLA compiles
+# take about a third of the time. XLA aborts the process on a flag it does not know,
+# so this one is set only where the installed XLA is one it was measured with.
+_FUSION_EMITTERS_KNOWN = {"tensorflow": "2.21.", "jaxlib": "0.10."}
+
+
+def _knows_fusion_emitters_flag() -> bool:
+    """Whether every installed copy of XLA (TensorFlow's, JAX's) takes the flag."""
+    for package, known in _FUSION_EMITTERS_KNOWN.items():
+        if importlib.util.find_spec(package) is None:
+            continue
+        try:
+            if not importlib.metadata.version(package).startswith(known):
+                return False
+        except importlib.metadata.PackageNotFoundError:  # installed under another name
+            return False
+    return True
+
+
 _XLA_FLAGS = os.environ.get("XLA_FLAGS", "")
 if "--xla_backend_optimization_level" not in _XLA_FLAGS:
-    os.environ["XLA_FLAGS"] = f"{_XLA_FLAGS} --xla_backend_optimization_level=0".strip()
+    _XLA_FLAGS = f"{_XLA_FLAGS} --xla_backend_optimization_level=0"
+    if _knows_fusion_emitters_flag():
+        _XLA_FLAGS += " --xla_cpu_use_fusion_emitters=false"
+    os.environ["XLA_FLAGS"] = _XLA_FLAGS.strip()
 
 import aelib  # noqa: E402
 import keras  # loaded by aelib, after the settings above
