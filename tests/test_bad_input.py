@@ -60,6 +60,16 @@ def wrong_keys(tmp_path):
     return npz(tmp_path, images=np.zeros((2, 28, 28), np.uint8))
 
 
+def without_sevens():
+    data = aelib.load_mnist(source="sample")
+    keep = data.y_train[:100] != 7
+    return aelib.data.Dataset(data.x_train[:100][keep], data.y_train[:100][keep],
+                              data.x_test[:20], data.y_test[:20], "sample")
+
+
+CODINGS = np.random.default_rng(0).normal(size=(20, 16)).astype(np.float32)
+
+
 def train_fresh(x=GOOD, **kwargs):
     args = dict(epochs=1, batch_size=2, verbose=0) | kwargs
     return aelib.train(aelib.dense_autoencoder(seed=0), x, **args)
@@ -97,6 +107,29 @@ CASES = [
     ("frames of mixed shapes", lambda tp: aelib.save_gif([np.zeros((4, 4), np.uint8), np.zeros((5, 4), np.uint8)], tp / "a.gif"), ValueError, r"frames must all have one shape"),
     ("float frames", lambda tp: aelib.save_gif(np.zeros((2, 4, 4)), tp / "a.gif"), TypeError, r"frames must be uint8 images"),
     ("gif path without .gif", lambda tp: aelib.save_gif(np.zeros((2, 4, 4), np.uint8), tp / "a.png"), ValueError, r"path must end in '\.gif'"),
+    ("no frames", lambda tp: aelib.save_gif([], tp / "a.gif"), ValueError, r"frames must be a non-empty list of images, got list \[\]"),
+    ("frames of two channels", lambda tp: aelib.save_gif(np.zeros((2, 4, 4, 2), np.uint8), tp / "a.gif"), ValueError, r"frames must be \(n, H, W\) grey or \(n, H, W, 3\) colour images .*\(2, 4, 4, 2\)"),
+    ("is_anomaly of rank 2", lambda tp: aelib.roc_auc(np.ones(4), np.ones((2, 2), bool)), ValueError, r"is_anomaly must be a 1-D array of booleans .*\(2, 2\)"),
+    ("ragged scores", lambda tp: aelib.roc_auc([[1.0, 2.0], [3.0]], [True, False]), TypeError, r"scores must be a 1-D array of numbers, got list"),
+    ("one_class_split of a tuple", lambda tp: aelib.one_class_split((1, 2), 3), TypeError, r"data must be an aelib Dataset .*got tuple"),
+    ("one_class_split of a missing digit", lambda tp: aelib.one_class_split(without_sevens(), 7), ValueError, r"digit 7 must occur in both data.y_train and data.y_test"),
+    ("source 'file' without a path", lambda tp: aelib.load_mnist(source="file"), ValueError, r"source='file' needs path=, got path=None"),
+    ("a path with source 'sample'", lambda tp: aelib.load_mnist(tp / "x.npz", source="sample"), ValueError, r"path= is only used with source='file' or None, got source='sample'"),
+    ("methods as one name", lambda tp: aelib.tune_classical(GOOD, GOOD, methods="median"), TypeError, r"methods must be a non-empty sequence of names from .*got str 'median'"),
+    ("encoder kernels of another length", lambda tp: aelib.conv_autoencoder(encoder_filters=(4, 8), encoder_kernels=(5,)), ValueError, r"encoder_filters and encoder_kernels must have the same length, got 2 and 1"),
+    ("decoder stages of another count", lambda tp: aelib.conv_autoencoder(decoder_filters=(4,), decoder_kernels=(5,)), ValueError, r"decoder_filters and decoder_kernels must have one entry per encoder stage \(2\), got 1 and 1"),
+    ("encoder_units a float", lambda tp: aelib.dense_autoencoder(encoder_units=2.5), TypeError, r"encoder_units must be a sequence of ints >= 1, got float 2.5"),
+    ("NaN codings", lambda tp: aelib.dense_autoencoder().decode(np.full((2, 16), np.nan)), ValueError, r"codings must be finite, got NaN or inf"),
+    ("save to .h5", lambda tp: aelib.dense_autoencoder().save(tp / "m.h5"), ValueError, r"path must end in '\.keras', got '.*m\.h5'"),
+    ("codings of strings", lambda tp: aelib.plot_codings_2d(np.array([["a", "b"]]), np.array([0])), TypeError, r"codings must be a 2-D array of numbers .*<U1"),
+    ("coords as a string", lambda tp: aelib.plot_coding_histograms(CODINGS, coords="01"), TypeError, r"coords must be a non-empty sequence of coordinate indices, got str '01'"),
+    ("more kernel PCA components than codings", lambda tp: aelib.plot_projection(CODINGS[:2], np.zeros(2, int), n_components=3), ValueError, r"n_components must be at most the number of codings \(2\) for method='kernel_pca', got 3"),
+    ("plot_codings_sweep sizes an int", lambda tp: aelib.plot_codings_sweep(4, {"a": [0.1]}), TypeError, r"sizes must be a non-empty sequence of integers >= 1, got int 4"),
+    ("codings_sweep sizes an int", lambda tp: aelib.codings_sweep(GOOD, GOOD, 16), TypeError, r"sizes must be a non-empty sequence of integers >= 1, got int 16"),
+    ("codings_sweep kinds a string", lambda tp: aelib.codings_sweep(GOOD, GOOD, (2,), kinds="dense"), TypeError, r"kinds must be a non-empty sequence of 'dense' / 'conv', got str 'dense'"),
+    ("snapshots a list", lambda tp: train_fresh(snapshots=[1]), TypeError, r"snapshots must be a ReconstructionRecorder, got list"),
+    ("a VAE decoder that is no model", lambda tp: aelib.vae.VAE(aelib.variational_autoencoder("dense").model.encoder, "decoder"), TypeError, r"decoder must be a keras.Model, got str"),
+    ("reconstructions of another shape", lambda tp: aelib.training.reconstruction_frame(GOOD, GOOD[:2]), ValueError, r"originals and reconstructions must have the same shape, got \(4, 28, 28, 1\) and \(2, 28, 28, 1\)"),
 ]
 
 
@@ -115,3 +148,28 @@ def test_refused_training_does_no_work():
     assert getattr(ae.model, "optimizer", None) is None  # not even compiled
     for before, after in zip(weights, ae.model.get_weights()):
         np.testing.assert_array_equal(before, after)
+
+
+def test_source_env_needs_the_variable(monkeypatch):
+    monkeypatch.delenv("AELIB_MNIST", raising=False)
+    with pytest.raises(ValueError, match="source='env' needs the AELIB_MNIST environment variable"):
+        aelib.load_mnist(source="env")
+
+
+def test_a_tf_dataset_of_other_images_is_refused():
+    tf = pytest.importorskip("tensorflow")
+    stream = tf.data.Dataset.from_tensor_slices(np.zeros((4, 32, 32, 1), np.float32)).batch(2)
+    with pytest.raises(ValueError, match=r"x: a tf.data.Dataset must yield image batches of "
+                                         r"shape \(batch, 28, 28, 1\)"):
+        aelib.train(aelib.dense_autoencoder(seed=0), stream, epochs=1, verbose=0)
+
+
+def test_frames_per_epoch_need_batches_of_known_count():
+    ae = aelib.dense_autoencoder(seed=0)
+    ae.model.compile(optimizer="adam", loss="mse")
+    def batches():  # a generator: Keras knows no steps per epoch
+        yield from [(GOOD, GOOD)] * 2
+
+    recorder = aelib.ReconstructionRecorder(GOOD[:2], per_epoch=2)
+    with pytest.raises(ValueError, match="per_epoch > 1 needs training data of known length"):
+        ae.model.fit(batches(), epochs=1, callbacks=[recorder], shuffle=False, verbose=0)

@@ -135,6 +135,10 @@ def another_autoencoder(path, cache):
     aelib.conv_autoencoder(seed=0).save(path)
 
 
+def a_dense_model_for_other_images(path, cache):
+    aelib.dense_autoencoder(input_shape=(32, 32, 1), seed=0).save(path)
+
+
 def the_dense_model(path, cache):
     shutil.copy(next(cache.glob("dense-*.keras")), path)
 
@@ -178,6 +182,10 @@ def mse_a_string(record):
 
 def no_train_seconds(record):
     del record["train_seconds"]
+
+
+def files_not_a_dict(record):
+    record["files"] = ["model", "frames"]
 
 
 def not_a_dict(path, cache):
@@ -260,6 +268,21 @@ class TestDamagedCacheEntry:
         messages = []
         assert run_on(cache, sample, messages)._load_cached("dense") is None
         assert_one_miss_line(messages, files[".keras"].stem, files[suffix].name)
+
+    @pytest.mark.parametrize("suffix, damage, legacy_record, reason", [
+        (".keras", a_dense_model_for_other_images, True,
+         "takes images of shape (32, 32, 1), not (28, 28, 1)"),
+        (".json", edit_record(files_not_a_dict), False, "is not an aelib cache record"),
+    ], ids=["model for other images", "digests not a dict"])
+    def test_the_miss_says_why(self, cache, sample, suffix, damage, legacy_record, reason):
+        files = entry(cache, sample)
+        if legacy_record:  # no digests: the model itself is read and checked
+            edit_record(legacy)(files[".json"], cache)
+        damage(files[suffix], cache)
+        messages = []
+        assert run_on(cache, sample, messages)._load_cached("dense") is None
+        assert_one_miss_line(messages, files[".keras"].stem, files[suffix].name)
+        assert reason in messages[0]
 
     def test_model_trains_again_when_the_entry_is_a_miss(self, cache, sample):
         garbage(entry(cache, sample)[".json"], cache)
