@@ -46,3 +46,22 @@ class TestStudies:
         assert len(calls) == 2 and "unusable" in messages[-1]
         with pytest.raises(ValueError, match="name must be letters, digits"):
             run.trained("a.b", "x", settings, fit)
+
+
+def test_run_trained_refuses_a_cached_model_of_other_codings(sample, tmp_path):
+    calls, messages = [], []
+
+    def fit(backup_dir):
+        calls.append(backup_dir)
+        return aelib.dense_autoencoder(n_codings=4, seed=0), {"train_seconds": 0.0}
+
+    settings = {"kind": "dense", "n_codings": 4, "epochs": 0}
+    Run(sample, cache_dir=tmp_path).trained("test-dense-4", "test model", settings, fit)
+    aelib.dense_autoencoder(n_codings=8, seed=0).save(next(tmp_path.glob("test-dense-4-*.keras")))
+    record_path = next(tmp_path.glob("test-dense-4-*.json"))
+    record = json.loads(record_path.read_text())
+    del record["files"]  # no digests, which would catch the new file first
+    record_path.write_text(json.dumps(record))
+    Run(sample, cache_dir=tmp_path, progress=messages.append).trained(
+        "test-dense-4", "test model", settings, fit)
+    assert len(calls) == 2 and "has 8 codings, not 4" in messages[-1]
