@@ -38,6 +38,15 @@ class TestErrors:
         assert message in err and err.count("\n") == 1
         assert sorted(p.name for p in tmp_path.iterdir()) == before
 
+    def test_an_out_folder_refusing_writes_exits_2(self, tmp_path, capsys, monkeypatch):
+        # simulated: the tests run as root, whom a read-only folder does not stop
+        monkeypatch.setattr(cli.os, "access", lambda path, mode: False)
+        out = tmp_path / "figures"
+        assert cli.main(["figures", "--only", "1", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"--out: {str(out)!r} is not writable" in err and err.count("\n") == 1
+        assert not out.exists()
+
     def test_argparse_errors_exit_2(self, capsys):
         with pytest.raises(SystemExit) as info:
             cli.main(["figures", "--seed", "many"])

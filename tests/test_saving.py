@@ -128,3 +128,17 @@ def test_every_backend_loads_them_without_importing_the_one_that_saved_them(save
             imported = [m for m in result["new_modules"]
                         if m == saver or m.startswith((f"{saver}.", f"keras.src.backend.{saver}"))]
             assert not imported, f"loading {saver}'s files under {loader} imported {imported[:5]}"
+
+
+def test_a_file_that_cannot_be_read_is_named(tmp_path, monkeypatch):
+    import aelib
+
+    path = tmp_path / "ae.keras"
+    path.write_bytes(b"PK")
+
+    def refuse(file):  # simulated: the tests run as root, whom file modes do not stop
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("aelib.saving.zipfile.is_zipfile", refuse)
+    with pytest.raises(ValueError, match=r"path: .*ae\.keras.* cannot be read \(Permission denied\)"):
+        aelib.load_autoencoder(path)
