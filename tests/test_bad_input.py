@@ -167,6 +167,7 @@ def test_a_tf_dataset_of_other_images_is_refused():
 def test_frames_per_epoch_need_batches_of_known_count():
     ae = aelib.dense_autoencoder(seed=0)
     ae.model.compile(optimizer="adam", loss="mse")
+
     def batches():  # a generator: Keras knows no steps per epoch
         yield from [(GOOD, GOOD)] * 2
 
