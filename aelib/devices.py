@@ -97,12 +97,12 @@ def cpu_class() -> str:
 
 @functools.cache
 def native_bfloat16() -> bool:
-    """Whether this machine computes bfloat16 natively: a CPU with avx512_bf16 or
-    amx_bf16 (unless ``ONEDNN_MAX_CPU_ISA`` caps oneDNN below them), or a GPU of
-    compute capability 8.0 or newer (asked once per process)."""
+    """Whether the backend's device computes bfloat16 natively: its GPU, where it has
+    one, of compute capability 8.0 or newer; else a CPU with avx512_bf16 or amx_bf16
+    (unless ``ONEDNN_MAX_CPU_ISA`` caps oneDNN below them). Asked once per process."""
     capability = _gpu_capability()
-    if capability is not None and capability >= (8, 0):
-        return True
+    if capability is not None:  # the model runs there, whatever the CPU has
+        return capability >= (8, 0)
     cap = _onednn_cap()  # e.g. AVX2: oneDNN stays below the bfloat16 instructions
     capped = bool(cap) and cap != "ALL" and "BF16" not in cap and "AMX" not in cap
     return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}) and not capped

@@ -61,6 +61,16 @@ def test_a_recent_gpu_computes_bfloat16(monkeypatch):
         devices.native_bfloat16.cache_clear()
 
 
+def test_the_gpu_decides_where_the_backend_has_one(monkeypatch):
+    a_cpu(monkeypatch, {"avx2", "avx512f", "avx512_bf16"}, None)
+    monkeypatch.setattr(devices, "_gpu_capability", lambda: (7, 5))  # a T4: no native bfloat16
+    devices.native_bfloat16.cache_clear()
+    try:
+        assert devices.native_bfloat16() is False  # the model runs on the GPU, not the CPU
+    finally:
+        devices.native_bfloat16.cache_clear()
+
+
 def test_onednn_switch_leaves_a_choice_or_a_loaded_tensorflow_alone(monkeypatch):
     from aelib._onednn import enable_onednn
 
