@@ -234,6 +234,18 @@ def assert_one_miss_line(messages, stem, name, who="dense autoencoder"):
     assert line.endswith("; training it again") and "\n" not in line
 
 
+def miss_line(cache, sample, suffix, damage, *, without_digests=False) -> str:
+    """Damage the cached dense entry's ``suffix`` file: the one line its miss says."""
+    files = entry(cache, sample)
+    if without_digests:  # a record from before digests: the files themselves are checked
+        edit_record(legacy)(files[".json"], cache)
+    damage(files[suffix], cache)
+    messages = []
+    assert run_on(cache, sample, messages)._load_cached("dense") is None
+    assert_one_miss_line(messages, files[".keras"].stem, files[suffix].name)
+    return messages[0]
+
+
 # --------------------------------------------------------------------------
 # the model cache through the Python API
 # --------------------------------------------------------------------------
@@ -254,20 +266,11 @@ class TestDamagedCacheEntry:
 
     @pytest.mark.parametrize("suffix, damage", DAMAGES, ids=ids(DAMAGES))
     def test_is_a_miss_said_in_one_line(self, cache, sample, suffix, damage):
-        files = entry(cache, sample)
-        damage(files[suffix], cache)
-        messages = []
-        assert run_on(cache, sample, messages)._load_cached("dense") is None
-        assert_one_miss_line(messages, files[".keras"].stem, files[suffix].name)
+        miss_line(cache, sample, suffix, damage)
 
     @pytest.mark.parametrize("suffix, damage", LEGACY_DAMAGES, ids=ids(LEGACY_DAMAGES))
     def test_is_a_miss_without_digests_too(self, cache, sample, suffix, damage):
-        files = entry(cache, sample)
-        edit_record(legacy)(files[".json"], cache)
-        damage(files[suffix], cache)
-        messages = []
-        assert run_on(cache, sample, messages)._load_cached("dense") is None
-        assert_one_miss_line(messages, files[".keras"].stem, files[suffix].name)
+        miss_line(cache, sample, suffix, damage, without_digests=True)
 
     @pytest.mark.parametrize("suffix, damage, legacy_record, reason", [
         (".keras", a_dense_model_for_other_images, True,
@@ -275,14 +278,7 @@ class TestDamagedCacheEntry:
         (".json", edit_record(files_not_a_dict), False, "is not an aelib cache record"),
     ], ids=["model for other images", "digests not a dict"])
     def test_the_miss_says_why(self, cache, sample, suffix, damage, legacy_record, reason):
-        files = entry(cache, sample)
-        if legacy_record:  # no digests: the model itself is read and checked
-            edit_record(legacy)(files[".json"], cache)
-        damage(files[suffix], cache)
-        messages = []
-        assert run_on(cache, sample, messages)._load_cached("dense") is None
-        assert_one_miss_line(messages, files[".keras"].stem, files[suffix].name)
-        assert reason in messages[0]
+        assert reason in miss_line(cache, sample, suffix, damage, without_digests=legacy_record)
 
     def test_model_trains_again_when_the_entry_is_a_miss(self, cache, sample):
         garbage(entry(cache, sample)[".json"], cache)

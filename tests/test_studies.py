@@ -11,6 +11,19 @@ import aelib
 from aelib.cache import Run
 
 
+#: the settings of the cached test model that ``counting_fit`` trains
+SETTINGS = {"kind": "dense", "n_codings": 4, "epochs": 0}
+
+
+def counting_fit(calls: list):
+    """A ``fit`` for ``Run.trained``: a 4-coding dense model, each call's backup folder in ``calls``."""
+    def fit(backup_dir):
+        calls.append(backup_dir)
+        return aelib.dense_autoencoder(n_codings=4, seed=0), {"train_seconds": 0.0}
+
+    return fit
+
+
 @pytest.mark.backends
 class TestStudies:
     def test_codings_sweep(self, sample):
@@ -23,12 +36,7 @@ class TestStudies:
 
     def test_run_trained_caches_models_of_any_recipe(self, sample, tmp_path):
         calls, messages = [], []
-
-        def fit(backup_dir):
-            calls.append(backup_dir)
-            return aelib.dense_autoencoder(n_codings=4, seed=0), {"train_seconds": 0.0}
-
-        settings = {"kind": "dense", "n_codings": 4, "epochs": 0}
+        fit, settings = counting_fit(calls), SETTINGS
         first = Run(sample, cache_dir=tmp_path).trained("test-dense-4", "test model", settings, fit)
         record = json.loads(next(tmp_path.glob("test-dense-4-*.json")).read_text())
         assert record["config"]["n_codings"] == 4 and "model" in record["files"]
@@ -50,12 +58,7 @@ class TestStudies:
 
 def test_run_trained_refuses_a_cached_model_of_other_codings(sample, tmp_path):
     calls, messages = [], []
-
-    def fit(backup_dir):
-        calls.append(backup_dir)
-        return aelib.dense_autoencoder(n_codings=4, seed=0), {"train_seconds": 0.0}
-
-    settings = {"kind": "dense", "n_codings": 4, "epochs": 0}
+    fit, settings = counting_fit(calls), SETTINGS
     Run(sample, cache_dir=tmp_path).trained("test-dense-4", "test model", settings, fit)
     aelib.dense_autoencoder(n_codings=8, seed=0).save(next(tmp_path.glob("test-dense-4-*.keras")))
     record_path = next(tmp_path.glob("test-dense-4-*.json"))
