@@ -120,7 +120,7 @@ def main(argv=None):
         median = {name: statistics.median(s) for name, s in speeds.items()}
         rows = [[name, f"{best[name]:,.0f}", f"{median[name]:,.0f}",
                  f"{best[name] / best['plain fit']:.2f}x", f"{median[name] / median['plain fit']:.2f}x",
-                 paired(speeds[name], speeds["plain fit"])]
+                 "-" if name == "plain fit" else paired(speeds[name], speeds["plain fit"])]
                 for name in names]
         print(f"\n{kind} ({len(x):,} images, batch {MODELS[kind]}, {policy}), "
               f"{keras.backend.backend()}, {args.rounds} rounds:\n")
